@@ -1,0 +1,250 @@
+/*
+ * orders.c: edgeseal-example-orders, an internal service that calls another.
+ *
+ * Any GET is verified exactly as users.c does it; then orders asks the
+ * users service who the caller is, forwarding X-User-Id, X-Internal-Call
+ * and X-Edge-Seal unchanged. The seal is short-lived, so forwarding works
+ * while the user's request is being served, which is all it is for.
+ *
+ *   edgeseal-example-orders --listen 127.0.0.1:8082 --keyset FILE
+ *                           --users http://127.0.0.1:8081
+ *                           [--iss edgeseal] [--aud A] [--leeway 5]
+ *
+ * Answers 200 with {"service":"orders","identity":{...},"users":{...},
+ * "users_status":200}, or 502 with the same shape when users refused or
+ * could not be reached. SIGHUP reloads the key set.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "http_util.h"
+
+#define PROG "edgeseal-example-orders"
+
+struct orders {
+	const char *keyset_path;
+	char users_url[512];	/* base URL + /users/me */
+	struct edgeseal_verifier *verifier;
+};
+
+/*
+ * Build the orders answer from the identity and what users said. A users
+ * body that is not JSON (or absent) is reported as null. NULL on error.
+ */
+static char *
+orders_body(const struct edgeseal_identity *id, long users_status,
+	    const char *users_body)
+{
+	char *text;
+	json_t *identity = NULL;
+	json_t *users = NULL;
+	json_t *obj = NULL;
+	char *body = NULL;
+
+	text = edgeseal_identity_to_json(id);
+	if (text == NULL)
+		goto out;
+	identity = json_loads(text, 0, NULL);
+	if (identity == NULL)
+		goto out;
+
+	if (users_body != NULL)
+		users = json_loads(users_body, 0, NULL);
+	if (users == NULL)
+		users = json_null();
+
+	obj = json_pack("{s:s, s:O, s:O, s:I}", "service", "orders",
+			"identity", identity, "users", users,
+			"users_status", (json_int_t)users_status);
+	if (obj == NULL)
+		goto out;
+	body = json_dumps(obj, JSON_COMPACT);
+out:
+	json_decref(obj);
+	json_decref(users);
+	json_decref(identity);
+	free(text);
+	return body;
+}
+
+/* Call users with the caller's three headers; answer from its reply. */
+static enum MHD_Result
+answer(struct MHD_Connection *conn, const struct orders *svc,
+       const struct edgeseal_request *req,
+       const struct edgeseal_identity *id, unsigned int *status)
+{
+	long users_status = 0;
+	char *users_body = NULL;
+	char *body;
+	char err[CURL_ERROR_SIZE];
+	enum MHD_Result ret;
+
+	if (ex_get_sealed(svc->users_url, req, &users_status, &users_body,
+			  err, sizeof(err)) != 0)
+		fprintf(stderr, "orders users-call failed error=\"%s\"\n", err);
+
+	body = orders_body(id, users_status, users_body);
+	if (body == NULL) {
+		*status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+		ret = ex_reply_json(conn, *status,
+				    "{\"error\":\"internal_error\"}");
+		goto out;
+	}
+
+	*status = users_status == 200 ? MHD_HTTP_OK : MHD_HTTP_BAD_GATEWAY;
+	ret = ex_reply_json(conn, *status, body);
+out:
+	free(body);
+	free(users_body);
+	return ret;
+}
+
+static enum MHD_Result
+handle(void *cls, struct MHD_Connection *conn, const char *url,
+       const char *method, const char *version, const char *upload,
+       size_t *upload_size, void **req_cls)
+{
+	struct orders *svc = cls;
+	struct edgeseal_request req;
+	struct edgeseal_identity *id = NULL;
+	enum edgeseal_reason reason;
+	unsigned int status;
+	enum MHD_Result ret;
+
+	if (!ex_request_complete(req_cls, upload_size))
+		return MHD_YES;
+
+	ex_collect_headers(conn, &req);
+	reason = edgeseal_verify_request(svc->verifier, &req, time(NULL), &id);
+	if (reason != EDGESEAL_OK) {
+		status = MHD_HTTP_UNAUTHORIZED;
+		ret = ex_reply_refused(conn, reason);
+		goto out;
+	}
+
+	if (strcmp(method, "GET") != 0) {
+		status = MHD_HTTP_METHOD_NOT_ALLOWED;
+		ret = ex_reply_json(conn, status,
+				    "{\"error\":\"method_not_allowed\"}");
+		goto out;
+	}
+
+	ret = answer(conn, svc, &req, id, &status);
+out:
+	ex_log_request("orders", method, url, status, reason, id, req.seal);
+	edgeseal_identity_free(id);
+	return ret;
+}
+
+static void
+reload(void *ctx)
+{
+	struct orders *svc = ctx;
+	char err[256] = "";
+
+	if (edgeseal_verifier_reload(svc->verifier, svc->keyset_path, err,
+				     sizeof(err)) != EDGESEAL_OK) {
+		fprintf(stderr, "orders reload failed error=\"%s\"\n", err);
+		return;
+	}
+	fprintf(stderr, "orders reload ok keyset=%s\n", svc->keyset_path);
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: " PROG " --listen IP:PORT --keyset FILE "
+			"--users URL [--iss ISS] [--aud AUD] [--leeway S]\n");
+}
+
+static int
+parse_args(int argc, char **argv, struct orders *svc,
+	   struct edgeseal_verifier_opts *opts, struct sockaddr_in *addr)
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "keyset", required_argument, NULL, 'k' },
+		{ "users", required_argument, NULL, 'u' },
+		{ "iss", required_argument, NULL, 'i' },
+		{ "aud", required_argument, NULL, 'a' },
+		{ "leeway", required_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *listen = NULL;
+	const char *users = NULL;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'l': listen = optarg; break;
+		case 'k': svc->keyset_path = optarg; break;
+		case 'u': users = optarg; break;
+		case 'i': opts->issuer = optarg; break;
+		case 'a': opts->audience = optarg; break;
+		case 'w':
+			if (ex_parse_uint(optarg, 3600, &opts->leeway) != 0)
+				goto bad;
+			break;
+		default: goto bad;
+		}
+	}
+
+	if (optind != argc || listen == NULL || svc->keyset_path == NULL ||
+	    users == NULL)
+		goto bad;
+	if (ex_parse_listen(listen, addr) != 0 ||
+	    ex_join_url(users, "/users/me", svc->users_url,
+			sizeof(svc->users_url)) != 0) {
+		fprintf(stderr, PROG ": bad --listen or --users\n");
+		return -1;
+	}
+	return 0;
+bad:
+	usage();
+	return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct edgeseal_verifier_opts opts = { .leeway = 5 };
+	struct orders svc = { 0 };
+	struct sockaddr_in addr;
+	struct MHD_Daemon *daemon = NULL;
+	sigset_t sigs;
+	int ret = 2;
+
+	if (parse_args(argc, argv, &svc, &opts, &addr) != 0)
+		goto out;
+
+	/* libcurl's global set-up is not thread-safe: once, before threads. */
+	ret = 1;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		goto out;
+	svc.verifier = ex_verifier_open(PROG, svc.keyset_path, &opts);
+	if (svc.verifier == NULL)
+		goto out;
+
+	ex_block_signals(&sigs);
+	daemon = ex_http_start(PROG, &addr, handle, &svc);
+	if (daemon == NULL)
+		goto out;
+	fprintf(stderr, "orders listening port=%u users=%s\n",
+		(unsigned)ntohs(addr.sin_port), svc.users_url);
+
+	ex_wait_signals(&sigs, reload, &svc);
+	fprintf(stderr, "orders stopping\n");
+	ret = 0;
+out:
+	if (daemon != NULL)
+		MHD_stop_daemon(daemon);
+	edgeseal_verifier_free(svc.verifier);
+	curl_global_cleanup();
+	return ret;
+}

@@ -1,0 +1,682 @@
+/*
+ * config.c: the INI configuration (config.h), parsed with libinih.
+ *
+ * The file is read into memory and fed to ini_parse_stream() through a
+ * reader that hands out one line per call and counts lines, so the handler
+ * (called right after its line was read) knows the line number for its
+ * messages. Section headers are checked in the reader too, because inih
+ * does not call the handler for a section without keys.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "config.h"
+
+#define CONFIG_MAX_BYTES (1024 * 1024)
+
+struct parse_ctx {
+	const char *text;	/* whole file, NUL-terminated */
+	size_t off;
+	int line;
+	const char *name;	/* file name for messages */
+	struct es_config *cfg;
+	struct es_issuer_conf *issuer;	/* section being parsed */
+	unsigned seen[64];	/* scalar keys already set, see once() */
+	char *err;
+	size_t errlen;
+	bool failed;
+};
+
+static void
+fail(struct parse_ctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+fail(struct parse_ctx *c, const char *fmt, ...)
+{
+	char msg[384];
+	va_list ap;
+
+	/* The first error is the one worth reporting. */
+	if (c->failed)
+		return;
+	c->failed = true;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(c->err, c->errlen, "%s:%d: %s", c->name, c->line, msg);
+}
+
+static char *
+dup_or_fail(struct parse_ctx *c, const char *s)
+{
+	char *d = strdup(s);
+
+	if (d == NULL)
+		fail(c, "out of memory");
+	return d;
+}
+
+/* --- value parsers (pure) ----------------------------------------- */
+
+static int
+parse_uint(const char *s, unsigned long min, unsigned long max,
+	   unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Split a space-separated value into a list. */
+static int
+parse_list(struct parse_ctx *c, const char *value, struct es_strlist *out)
+{
+	char *copy = dup_or_fail(c, value);
+	char *save = NULL;
+	int rc = -1;
+
+	if (copy == NULL)
+		goto out;
+	for (unsigned i = 0; i < out->count; i++)
+		free(out->items[i]);
+	out->count = 0;
+
+	for (char *t = strtok_r(copy, " \t,", &save); t != NULL;
+	     t = strtok_r(NULL, " \t,", &save)) {
+		if (out->count == ES_MAX_LIST) {
+			fail(c, "more than %d items", ES_MAX_LIST);
+			goto out;
+		}
+		out->items[out->count] = dup_or_fail(c, t);
+		if (out->items[out->count] == NULL)
+			goto out;
+		out->count++;
+	}
+	rc = 0;
+out:
+	free(copy);
+	return rc;
+}
+
+/* pem_key / hmac_key = KID ALG FILE */
+static int
+parse_keyref(struct parse_ctx *c, const char *value, struct es_keyref *out)
+{
+	char kid[256], alg[32], path[1024], extra[2];
+
+	if (sscanf(value, "%255s %31s %1023s %1s", kid, alg, path, extra) != 3) {
+		fail(c, "expected: KID ALG FILE");
+		return -1;
+	}
+	out->kid = dup_or_fail(c, kid);
+	out->alg = dup_or_fail(c, alg);
+	out->file.path = dup_or_fail(c, path);
+	out->file.line = c->line;
+	return c->failed ? -1 : 0;
+}
+
+/* --- handlers per section ------------------------------------------ */
+
+/*
+ * Scalar keys may appear once per section: a second value silently
+ * replacing the first hides mistakes. Keys are numbered per section.
+ */
+static int
+once(struct parse_ctx *c, unsigned id, const char *key)
+{
+	if (c->seen[id] != 0) {
+		fail(c, "%s set twice (first on line %u)", key, c->seen[id]);
+		return -1;
+	}
+	c->seen[id] = (unsigned)c->line;
+	return 0;
+}
+
+static int
+set_str(struct parse_ctx *c, unsigned id, const char *key, const char *v,
+	char **out)
+{
+	if (once(c, id, key) != 0)
+		return -1;
+	free(*out);
+	*out = dup_or_fail(c, v);
+	return *out == NULL ? -1 : 0;
+}
+
+static int
+set_uint(struct parse_ctx *c, unsigned id, const char *key, const char *v,
+	 unsigned long min, unsigned long max, unsigned long *out)
+{
+	if (once(c, id, key) != 0)
+		return -1;
+	if (parse_uint(v, min, max, out) != 0) {
+		fail(c, "%s: expected an integer in [%lu, %lu]", key, min, max);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+agent_key(struct parse_ctx *c, const char *k, const char *v)
+{
+	struct es_config *cfg = c->cfg;
+	unsigned long n;
+
+	if (strcmp(k, "listen") == 0) {
+		if (cfg->listen_count == ES_MAX_LISTEN) {
+			fail(c, "more than %d listen lines", ES_MAX_LISTEN);
+			return -1;
+		}
+		if (*v == '\0') {
+			fail(c, "listen: empty address");
+			return -1;
+		}
+		cfg->listen[cfg->listen_count] = dup_or_fail(c, v);
+		return cfg->listen[cfg->listen_count++] == NULL ? -1 : 0;
+	}
+	if (strcmp(k, "threads") == 0) {
+		if (set_uint(c, 1, k, v, 1, 64, &n) != 0)
+			return -1;
+		cfg->threads = (unsigned)n;
+		return 0;
+	}
+	if (strcmp(k, "log_level") == 0) {
+		static const char *const names[] = { "error", "warn", "info",
+						     "debug" };
+
+		if (once(c, 2, k) != 0)
+			return -1;
+		for (unsigned i = 0; i < 4; i++)
+			if (strcmp(v, names[i]) == 0) {
+				cfg->log_level = (enum es_log_level)i;
+				return 0;
+			}
+		fail(c, "log_level: expected error, warn, info or debug");
+		return -1;
+	}
+	if (strcmp(k, "log_format") == 0) {
+		if (once(c, 3, k) != 0)
+			return -1;
+		if (strcmp(v, "logfmt") == 0 || strcmp(v, "json") == 0) {
+			cfg->log_format = v[0] == 'j' ? ES_LOG_JSON :
+				ES_LOG_LOGFMT;
+			return 0;
+		}
+		fail(c, "log_format: expected logfmt or json");
+		return -1;
+	}
+	if (strcmp(k, "metrics") == 0)
+		return set_str(c, 4, k, v, &cfg->metrics);
+	if (strcmp(k, "user") == 0)
+		return set_str(c, 5, k, v, &cfg->user);
+	if (strcmp(k, "max_frame_size") == 0) {
+		if (set_uint(c, 6, k, v, 256, 16777216, &n) != 0)
+			return -1;
+		cfg->max_frame_size = (uint32_t)n;
+		return 0;
+	}
+	fail(c, "unknown key '%s' in [agent]", k);
+	return -1;
+}
+
+static int
+issuer_file(struct parse_ctx *c, unsigned id, const char *k, const char *v,
+	    struct es_path *out)
+{
+	if (set_str(c, id, k, v, &out->path) != 0)
+		return -1;
+	out->line = c->line;
+	return 0;
+}
+
+static int
+issuer_keyref(struct parse_ctx *c, const char *v, struct es_keyref *arr,
+	      unsigned *count, const char *k)
+{
+	if (*count == ES_MAX_KEYS_PER_ISSUER) {
+		fail(c, "more than %d %s lines", ES_MAX_KEYS_PER_ISSUER, k);
+		return -1;
+	}
+	if (parse_keyref(c, v, &arr[*count]) != 0) {
+		(*count)++;	/* so es_config_free releases what was set */
+		return -1;
+	}
+	(*count)++;
+	return 0;
+}
+
+static int
+issuer_key(struct parse_ctx *c, const char *k, const char *v)
+{
+	struct es_issuer_conf *is = c->issuer;
+	unsigned long n;
+
+	if (strcmp(k, "issuer") == 0)
+		return set_str(c, 10, k, v, &is->issuer);
+	if (strcmp(k, "audiences") == 0)
+		return once(c, 11, k) != 0 ? -1 :
+			parse_list(c, v, &is->audiences);
+	if (strcmp(k, "jwks_file") == 0)
+		return issuer_file(c, 12, k, v, &is->jwks_file);
+	if (strcmp(k, "jwks_url") == 0)
+		return set_str(c, 13, k, v, &is->jwks_url);
+	if (strcmp(k, "pem_key") == 0)
+		return issuer_keyref(c, v, is->pem_keys, &is->pem_key_count,
+				     k);
+	if (strcmp(k, "hmac_key") == 0)
+		return issuer_keyref(c, v, is->hmac_keys,
+				     &is->hmac_key_count, k);
+	if (strcmp(k, "algorithms") == 0)
+		return once(c, 14, k) != 0 ? -1 :
+			parse_list(c, v, &is->algorithms);
+	if (strcmp(k, "token_types") == 0)
+		return once(c, 15, k) != 0 ? -1 :
+			parse_list(c, v, &is->token_types);
+	if (strcmp(k, "forward_claims") == 0)
+		return once(c, 16, k) != 0 ? -1 :
+			parse_list(c, v, &is->forward_claims);
+	if (strcmp(k, "subject_claim") == 0)
+		return set_str(c, 17, k, v, &is->subject_claim);
+	if (strcmp(k, "leeway") == 0) {
+		if (set_uint(c, 18, k, v, 0, 3600, &n) != 0)
+			return -1;
+		is->leeway = (unsigned)n;
+		return 0;
+	}
+	if (strcmp(k, "max_lifetime") == 0) {
+		if (set_uint(c, 19, k, v, 1, 31536000, &n) != 0)
+			return -1;
+		is->max_lifetime = (unsigned)n;
+		return 0;
+	}
+	if (strcmp(k, "max_token_size") == 0) {
+		if (set_uint(c, 20, k, v, 64, 1048576, &n) != 0)
+			return -1;
+		is->max_token_size = n;
+		return 0;
+	}
+	fail(c, "unknown key '%s' in [issuer %s]", k, is->name);
+	return -1;
+}
+
+static int
+seal_key(struct parse_ctx *c, const char *k, const char *v)
+{
+	struct es_config *cfg = c->cfg;
+	unsigned long n;
+
+	if (strcmp(k, "keyset") == 0) {
+		if (set_str(c, 30, k, v, &cfg->seal_keyset.path) != 0)
+			return -1;
+		cfg->seal_keyset.line = c->line;
+		return 0;
+	}
+	if (strcmp(k, "signing_kid") == 0)
+		return set_str(c, 31, k, v, &cfg->seal_signing_kid);
+	if (strcmp(k, "ttl") == 0) {
+		if (set_uint(c, 32, k, v, 1, 86400, &n) != 0)
+			return -1;
+		cfg->seal_ttl = (unsigned)n;
+		return 0;
+	}
+	if (strcmp(k, "issuer") == 0)
+		return set_str(c, 33, k, v, &cfg->seal_issuer);
+	if (strcmp(k, "audience") == 0) {
+		if (once(c, 34, k) != 0)
+			return -1;
+		if (*v == '\0')
+			return 0;	/* "audience =" means none */
+		cfg->seal_audience = dup_or_fail(c, v);
+		return cfg->seal_audience == NULL ? -1 : 0;
+	}
+	fail(c, "unknown key '%s' in [seal]", k);
+	return -1;
+}
+
+static int
+cache_key(struct parse_ctx *c, const char *k, const char *v)
+{
+	unsigned long n;
+
+	if (strcmp(k, "entries") == 0) {
+		if (set_uint(c, 40, k, v, 0, 100000000, &n) != 0)
+			return -1;
+		c->cfg->cache_entries = (unsigned)n;
+		return 0;
+	}
+	fail(c, "unknown key '%s' in [cache]", k);
+	return -1;
+}
+
+static int
+handler(void *user, const char *section, const char *name,
+	const char *value)
+{
+	struct parse_ctx *c = user;
+	int rc = -1;
+
+	if (c->failed)
+		return 0;
+	if (strcmp(section, "agent") == 0)
+		rc = agent_key(c, name, value);
+	else if (strcmp(section, "seal") == 0)
+		rc = seal_key(c, name, value);
+	else if (strcmp(section, "cache") == 0)
+		rc = cache_key(c, name, value);
+	else if (strncmp(section, "issuer ", 7) == 0 && c->issuer != NULL)
+		rc = issuer_key(c, name, value);
+	else
+		fail(c, "key outside a known section");
+	return rc == 0 ? 1 : 0;
+}
+
+/* --- section headers, seen by the reader -------------------------- */
+
+static void
+issuer_defaults(struct es_issuer_conf *is)
+{
+	is->leeway = 30;
+	is->max_lifetime = 86400;
+	is->max_token_size = 8192;
+}
+
+static void
+new_issuer(struct parse_ctx *c, const char *name)
+{
+	struct es_config *cfg = c->cfg;
+	struct es_issuer_conf *is;
+
+	if (*name == '\0' || strchr(name, ' ') != NULL) {
+		fail(c, "issuer section needs one name: [issuer NAME]");
+		return;
+	}
+	for (unsigned i = 0; i < cfg->issuer_count; i++)
+		if (strcmp(cfg->issuers[i].name, name) == 0) {
+			fail(c, "issuer %s defined twice (line %d)", name,
+			     cfg->issuers[i].line);
+			return;
+		}
+	if (cfg->issuer_count == ES_MAX_ISSUERS) {
+		fail(c, "more than %d issuers", ES_MAX_ISSUERS);
+		return;
+	}
+
+	is = &cfg->issuers[cfg->issuer_count++];
+	issuer_defaults(is);
+	is->line = c->line;
+	is->name = dup_or_fail(c, name);
+	c->issuer = is;
+}
+
+/* line is the text between '[' and ']'. */
+static void
+section_header(struct parse_ctx *c, const char *line, size_t len)
+{
+	char name[256];
+
+	/* Each section starts with its own set of keys seen. */
+	memset(c->seen, 0, sizeof(c->seen));
+	c->issuer = NULL;
+	if (len >= sizeof(name)) {
+		fail(c, "section name too long");
+		return;
+	}
+	memcpy(name, line, len);
+	name[len] = '\0';
+
+	if (strcmp(name, "agent") == 0 || strcmp(name, "seal") == 0 ||
+	    strcmp(name, "cache") == 0)
+		return;
+	if (strncmp(name, "issuer ", 7) == 0 || strcmp(name, "issuer") == 0) {
+		new_issuer(c, name + (name[6] == ' ' ? 7 : 6));
+		return;
+	}
+	fail(c, "unknown section [%s]", name);
+}
+
+static void
+check_header(struct parse_ctx *c, const char *line, size_t len)
+{
+	const char *close;
+
+	while (len > 0 && (*line == ' ' || *line == '\t')) {
+		line++;
+		len--;
+	}
+	if (len == 0 || *line != '[')
+		return;
+	close = memchr(line, ']', len);
+	if (close == NULL)
+		return;		/* inih reports it as a syntax error */
+	section_header(c, line + 1, (size_t)(close - line - 1));
+}
+
+/* inih reader: one line per call, counted; overlong lines are errors. */
+static char *
+reader(char *str, int num, void *stream)
+{
+	struct parse_ctx *c = stream;
+	const char *p = c->text + c->off;
+	const char *nl;
+	size_t len, take;
+
+	if (*p == '\0')
+		return NULL;
+	nl = strchr(p, '\n');
+	len = nl != NULL ? (size_t)(nl - p) + 1 : strlen(p);
+	c->off += len;
+	c->line++;
+
+	take = len;
+	if (take > (size_t)num - 1) {
+		fail(c, "line longer than %d characters", num - 3);
+		take = (size_t)num - 1;
+	}
+	memcpy(str, p, take);
+	str[take] = '\0';
+	check_header(c, p, len);
+	return str;
+}
+
+/* --- whole configuration ------------------------------------------ */
+
+static void
+set_defaults(struct es_config *cfg)
+{
+	cfg->threads = 2;
+	cfg->log_level = ES_LOG_INFO;
+	cfg->log_format = ES_LOG_LOGFMT;
+	cfg->max_frame_size = 16380;
+	cfg->seal_ttl = 60;
+	cfg->cache_entries = 100000;
+}
+
+/* Fill what is left unset and check what must be present. */
+static int
+finish(struct parse_ctx *c)
+{
+	struct es_config *cfg = c->cfg;
+
+	if (cfg->listen_count == 0) {
+		cfg->listen[0] = dup_or_fail(c, "127.0.0.1:12345");
+		cfg->listen_count = 1;
+	}
+	if (cfg->seal_issuer == NULL)
+		cfg->seal_issuer = dup_or_fail(c, "edgeseal");
+	for (unsigned i = 0; i < cfg->issuer_count && !c->failed; i++) {
+		struct es_issuer_conf *is = &cfg->issuers[i];
+
+		c->line = is->line;
+		if (is->issuer == NULL)
+			fail(c, "[issuer %s]: issuer is required", is->name);
+		if (is->subject_claim == NULL)
+			is->subject_claim = dup_or_fail(c, "sub");
+		if (is->algorithms.count == 0)
+			parse_list(c, "RS256 ES256", &is->algorithms);
+		if (is->token_types.count == 0)
+			parse_list(c, "JWT at+jwt", &is->token_types);
+	}
+	if (!c->failed && cfg->seal_keyset.path == NULL)
+		fail(c, "[seal] keyset is required");
+	if (!c->failed && cfg->issuer_count == 0)
+		fail(c, "no [issuer NAME] section: every token would fail");
+	return c->failed ? -1 : 0;
+}
+
+struct es_config *
+es_config_parse_string(const char *text, const char *name, char *err,
+		       size_t errlen)
+{
+	struct parse_ctx c = { 0 };
+	struct es_config *cfg, *ret = NULL;
+	int rc;
+
+	cfg = calloc(1, sizeof(*cfg));
+	if (cfg == NULL) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		return NULL;
+	}
+	set_defaults(cfg);
+	c.text = text;
+	c.name = name;
+	c.cfg = cfg;
+	c.err = err;
+	c.errlen = errlen;
+
+	/* Debian's inih exposes its options as globals: no continuation
+	 * lines, so an indented key is never glued to the one above. */
+	ini_allow_multiline = false;
+	rc = ini_parse_stream(reader, &c, handler, &c);
+	if (rc != 0 && !c.failed) {
+		c.line = rc > 0 ? rc : c.line;
+		fail(&c, rc > 0 ? "syntax error" : "cannot parse");
+	}
+	if (c.failed)
+		goto out;
+
+	cfg->file = strdup(name);
+	if (cfg->file == NULL || finish(&c) != 0)
+		goto out;
+	ret = cfg;
+	cfg = NULL;
+out:
+	if (ret == NULL && !c.failed)
+		snprintf(err, errlen, "%s: out of memory", name);
+	es_config_free(cfg);
+	return ret;
+}
+
+/* Read a whole file into a NUL-terminated buffer. */
+static char *
+read_file(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL, *ret = NULL;
+	size_t n;
+
+	if (f == NULL) {
+		snprintf(err, errlen, "%s:0: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf = malloc(CONFIG_MAX_BYTES + 1);
+	if (buf == NULL) {
+		snprintf(err, errlen, "%s:0: out of memory", path);
+		goto out;
+	}
+	n = fread(buf, 1, CONFIG_MAX_BYTES + 1, f);
+	if (ferror(f) || n > CONFIG_MAX_BYTES) {
+		snprintf(err, errlen, "%s:0: %s", path,
+			 ferror(f) ? "read error" : "file larger than 1 MiB");
+		goto out;
+	}
+	if (memchr(buf, '\0', n) != NULL) {
+		snprintf(err, errlen, "%s:0: NUL byte in file", path);
+		goto out;
+	}
+	buf[n] = '\0';
+	ret = buf;
+	buf = NULL;
+out:
+	free(buf);
+	fclose(f);
+	return ret;
+}
+
+struct es_config *
+es_config_parse(const char *path, char *err, size_t errlen)
+{
+	char *text = read_file(path, err, errlen);
+	struct es_config *cfg;
+
+	if (text == NULL)
+		return NULL;
+	cfg = es_config_parse_string(text, path, err, errlen);
+	free(text);
+	return cfg;
+}
+
+static void
+free_list(struct es_strlist *l)
+{
+	for (unsigned i = 0; i < l->count; i++)
+		free(l->items[i]);
+}
+
+static void
+free_keyrefs(struct es_keyref *k, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		free(k[i].kid);
+		free(k[i].alg);
+		free(k[i].file.path);
+	}
+}
+
+static void
+free_issuer(struct es_issuer_conf *is)
+{
+	free(is->name);
+	free(is->issuer);
+	free_list(&is->audiences);
+	free(is->jwks_file.path);
+	free(is->jwks_url);
+	free_keyrefs(is->pem_keys, is->pem_key_count);
+	free_keyrefs(is->hmac_keys, is->hmac_key_count);
+	free_list(&is->algorithms);
+	free_list(&is->token_types);
+	free(is->subject_claim);
+	free_list(&is->forward_claims);
+}
+
+void
+es_config_free(struct es_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->file);
+	for (unsigned i = 0; i < cfg->listen_count; i++)
+		free(cfg->listen[i]);
+	free(cfg->metrics);
+	free(cfg->user);
+	for (unsigned i = 0; i < cfg->issuer_count; i++)
+		free_issuer(&cfg->issuers[i]);
+	free(cfg->seal_keyset.path);
+	free(cfg->seal_signing_kid);
+	free(cfg->seal_issuer);
+	free(cfg->seal_audience);
+	free(cfg);
+}

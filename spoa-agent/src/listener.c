@@ -1,0 +1,137 @@
+/*
+ * listener.c: listening sockets; see listener.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "listener.h"
+
+#define BACKLOG 1024
+
+int
+es_listener_split(const char *addr, char *host, size_t hostlen, char *port,
+		  size_t portlen)
+{
+	const char *colon, *h = addr;
+	size_t hl;
+
+	if (addr[0] == '[') {
+		const char *close = strchr(addr, ']');
+
+		if (close == NULL || close[1] != ':')
+			return -1;
+		h = addr + 1;
+		hl = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		colon = strrchr(addr, ':');
+		if (colon == NULL || strchr(addr, ':') != colon)
+			return -1;	/* bare v6 needs brackets */
+		hl = (size_t)(colon - addr);
+	}
+	if (hl == 0 || hl >= hostlen || strlen(colon + 1) == 0 ||
+	    strlen(colon + 1) >= portlen)
+		return -1;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	strcpy(port, colon + 1);
+	return 0;
+}
+
+static int
+open_unix(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd = -1, ret = -1;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "unix:%s: path too long", path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+
+	/* Only a socket is removed: a typo must not delete a real file. */
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "unix:%s: exists and is not a "
+				 "socket", path);
+			return -1;
+		}
+		unlink(path);
+	}
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 ||
+	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
+	    chmod(path, 0660) != 0 || listen(fd, BACKLOG) != 0) {
+		snprintf(err, errlen, "unix:%s: %s", path, strerror(errno));
+		goto out;
+	}
+	ret = fd;
+	fd = -1;
+out:
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+static int
+open_inet(const char *addr, char *err, size_t errlen)
+{
+	struct addrinfo hints = {
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
+	};
+	struct addrinfo *ai = NULL;
+	char host[256], port[16];
+	int fd = -1, ret = -1, one = 1, rc;
+
+	if (es_listener_split(addr, host, sizeof(host), port,
+			      sizeof(port)) != 0) {
+		snprintf(err, errlen, "%s: expected host:port, [v6]:port or "
+			 "unix:/path", addr);
+		return -1;
+	}
+	rc = getaddrinfo(host, port, &hints, &ai);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s: %s", addr, gai_strerror(rc));
+		return -1;
+	}
+
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    (ai->ai_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+			sizeof(one)) != 0) ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
+	    listen(fd, BACKLOG) != 0) {
+		snprintf(err, errlen, "%s: %s", addr, strerror(errno));
+		goto out;
+	}
+	ret = fd;
+	fd = -1;
+out:
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
+	return ret;
+}
+
+int
+es_listener_open(const char *addr, char *err, size_t errlen)
+{
+	if (strncmp(addr, "unix:", 5) == 0)
+		return open_unix(addr + 5, err, errlen);
+	return open_inet(addr, err, errlen);
+}

@@ -1,0 +1,232 @@
+/*
+ * worker.c: one libev loop per thread; see worker.h.
+ *
+ * Every worker watches every listening socket: the kernel wakes one or
+ * more of them and accept() simply fails with EAGAIN in the others.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "log.h"
+#include "snapshot.h"
+#include "worker.h"
+
+#define ACCEPT_BATCH 64
+#define DRAIN_SECONDS 10.0
+
+static uint64_t conn_ids;
+
+uint64_t
+es_worker_next_conn_id(void)
+{
+	return __atomic_add_fetch(&conn_ids, 1, __ATOMIC_RELAXED);
+}
+
+static void
+conn_unlink(struct es_conn *c)
+{
+	struct es_worker *w = c->owner;
+
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	w->nconns--;
+
+	/* A draining worker is done when its last connection is gone. */
+	if (w->draining && w->nconns == 0)
+		ev_break(w->loop, EVBREAK_ONE);
+}
+
+static uint32_t
+current_frame_limit(void)
+{
+	struct es_snapshot *s = es_snapshot_acquire();
+	uint32_t limit = s != NULL ? s->cfg->max_frame_size : 16380;
+
+	es_snapshot_release(s);
+	return limit;
+}
+
+static void
+add_conn(struct es_worker *w, int fd)
+{
+	struct es_conn *c;
+	int one = 1;
+
+	/* Small frames, answered at once: do not let Nagle hold them. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+	c = es_conn_new(es_worker_next_conn_id(), fd, current_frame_limit());
+	if (c == NULL) {
+		es_log_msg(ES_LOG_ERROR, "accept", 0, "out of memory");
+		close(fd);
+		return;
+	}
+	c->owner = w;
+	c->on_close = conn_unlink;
+	c->next = w->conns;
+	if (w->conns != NULL)
+		w->conns->prev = c;
+	w->conns = c;
+	w->nconns++;
+	es_log_msg(ES_LOG_DEBUG, "accept", c->id, "worker %u", w->index);
+	es_conn_start(c, w->loop);
+}
+
+static void
+pause_accept(struct es_worker *w, int err)
+{
+	es_log_msg(ES_LOG_ERROR, "accept", 0, "%s; pausing accept 100 ms",
+		   strerror(err));
+	for (unsigned i = 0; i < w->nlisten; i++)
+		ev_io_stop(w->loop, &w->accept_io[i]);
+	ev_timer_set(&w->pause, 0.1, 0.);
+	ev_timer_start(w->loop, &w->pause);
+}
+
+static void
+on_accept(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct es_worker *w = io->data;
+
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		int fd = accept4(io->fd, NULL, NULL,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd >= 0) {
+			add_conn(w, fd);
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		/* Out of descriptors is an operator problem: say so. */
+		if (errno == EMFILE || errno == ENFILE || errno == ENOMEM ||
+		    errno == ENOBUFS)
+			pause_accept(w, errno);
+		break;
+	}
+}
+
+static void
+on_pause_end(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct es_worker *w = t->data;
+
+	if (w->draining)
+		return;
+	for (unsigned i = 0; i < w->nlisten; i++)
+		ev_io_start(loop, &w->accept_io[i]);
+}
+
+static void
+on_deadline(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct es_worker *w = t->data;
+
+	es_log_msg(ES_LOG_WARN, "drain_timeout", 0,
+		   "worker %u: %u connections still open", w->index,
+		   w->nconns);
+	ev_break(loop, EVBREAK_ONE);
+}
+
+static void
+on_wake(struct ev_loop *loop, ev_async *a, int revents)
+{
+	struct es_worker *w = a->data;
+	struct es_conn *c, *next;
+
+	if (!__atomic_load_n(&w->stop_requested, __ATOMIC_ACQUIRE) ||
+	    w->draining)
+		return;
+	w->draining = true;
+	for (unsigned i = 0; i < w->nlisten; i++)
+		ev_io_stop(loop, &w->accept_io[i]);
+	ev_timer_stop(loop, &w->pause);
+
+	/* es_conn_drain may free c: take next first. */
+	for (c = w->conns; c != NULL; c = next) {
+		next = c->next;
+		es_conn_drain(c);
+	}
+	if (w->nconns == 0) {
+		ev_break(loop, EVBREAK_ONE);
+		return;
+	}
+	ev_timer_set(&w->deadline, DRAIN_SECONDS, 0.);
+	ev_timer_start(loop, &w->deadline);
+}
+
+int
+es_worker_init(struct es_worker *w, unsigned index, const int *fds,
+	       unsigned nfds)
+{
+	memset(w, 0, sizeof(*w));
+	w->index = index;
+	w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+	if (w->loop == NULL)
+		return -1;
+
+	ev_async_init(&w->wake, on_wake);
+	w->wake.data = w;
+	ev_async_start(w->loop, &w->wake);
+	ev_timer_init(&w->pause, on_pause_end, 0.1, 0.);
+	w->pause.data = w;
+	ev_timer_init(&w->deadline, on_deadline, DRAIN_SECONDS, 0.);
+	w->deadline.data = w;
+
+	w->nlisten = nfds;
+	for (unsigned i = 0; i < nfds; i++) {
+		ev_io_init(&w->accept_io[i], on_accept, fds[i], EV_READ);
+		w->accept_io[i].data = w;
+		ev_io_start(w->loop, &w->accept_io[i]);
+	}
+	return 0;
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct es_worker *w = arg;
+
+	ev_run(w->loop, 0);
+	return NULL;
+}
+
+int
+es_worker_start(struct es_worker *w)
+{
+	return pthread_create(&w->thread, NULL, worker_main, w);
+}
+
+void
+es_worker_drain(struct es_worker *w)
+{
+	__atomic_store_n(&w->stop_requested, 1, __ATOMIC_RELEASE);
+	ev_async_send(w->loop, &w->wake);
+}
+
+void
+es_worker_join(struct es_worker *w)
+{
+	struct es_conn *c, *next;
+
+	pthread_join(w->thread, NULL);
+
+	/* Whatever outlived the drain deadline is closed here. */
+	for (c = w->conns; c != NULL; c = next) {
+		next = c->next;
+		ev_io_stop(w->loop, &c->io);
+		es_conn_free(c);
+	}
+	w->conns = NULL;
+	ev_loop_destroy(w->loop);
+	w->loop = NULL;
+}

@@ -1,0 +1,113 @@
+#!/usr/bin/python3
+"""Agent failures with the fake agent: a misbehaving agent (closing on
+NOTIFY, empty ACK, malformed ACK, half-applied ACK, hostile values,
+DISCONNECT, no answer) never lets a request through: 503, and the upstream
+receives nothing. Also: health checks mark the agent down and up, and
+HAProxy pipelines several NOTIFYs on one agent connection."""
+
+import concurrent.futures
+import re
+import signal
+import time
+
+import harness
+
+TOKEN = [("Authorization", "Bearer ok.alice")]
+
+
+class Misbehaving(harness.StackTest):
+
+    def refused(self, mode, timeout="300ms"):
+        self.stack.start_upstream()
+        self.stack.start_fake_agent(mode)
+        self.stack.start_haproxy(timeout=timeout)
+        for hdrs in (TOKEN, []):
+            r = self.stack.get("/api/me", hdrs)
+            self.assertEqual(r.status, 503, (mode, hdrs))
+        self.assertEqual(self.stack.upstream.count(), 0)
+        self.assertIn("event=notify", self.stack.agent.log())
+        # Public paths never depend on the agent.
+        self.assertEqual(self.stack.get("/public/x").status, 200)
+
+    def test_close_on_notify(self):
+        self.refused("close")
+
+    def test_empty_ack(self):
+        self.refused("empty")
+
+    def test_malformed_ack(self):
+        self.refused("malformed")
+
+    def test_partial_ack_sets_only_valid(self):
+        self.refused("partial")
+
+    def test_hostile_values(self):
+        self.refused("badvalues")
+
+    def test_agent_disconnect(self):
+        self.refused("disconnect")
+
+    def test_no_answer_within_timeout(self):
+        start = time.monotonic()
+        self.refused("hang", timeout="300ms")
+        # Two protected requests, each bounded by timeout processing.
+        self.assertGreaterEqual(time.monotonic() - start, 0.6)
+
+
+class Health(harness.StackTest):
+
+    def test_check_marks_agent_down_and_up(self):
+        st = self.stack
+        st.start_upstream()
+        agent = st.start_fake_agent("good")
+        st.start_haproxy(timeout="2s", inter="100ms")
+        self.assertEqual(st.get("/api/me", TOKEN).status, 200)
+        self.assertRegex(agent.log(), r"event=hello conn=\d+ healthcheck=1")
+
+        port = int(st.agent_addr.rsplit(":", 1)[1])
+        agent.signal(signal.SIGKILL)
+        st.wait_agent_state("DOWN")
+
+        # Down agent: refused at once, not after the 2 s processing budget.
+        start = time.monotonic()
+        r = st.get("/api/me", TOKEN)
+        elapsed = time.monotonic() - start
+        self.assertEqual(r.status, 503)
+        self.assertLess(elapsed, 1.0)
+
+        st.procs.append(harness.Proc(
+            "fake-agent-2", [harness.PYTHON, harness.os.path.join(
+                harness.HERE, "fake_spoa.py"), "--port", str(port)],
+            st.dir))
+        st.wait_agent_state("UP")
+        self.assertEqual(st.get("/api/me", TOKEN).status, 200)
+        # The request before the outage and this one; none in between.
+        self.assertEqual(st.upstream.count(), 2)
+
+
+class Pipelining(harness.StackTest):
+
+    def test_several_notify_in_flight_on_one_connection(self):
+        st = self.stack
+        st.start_upstream()
+        agent = st.start_fake_agent("good", delay=0.3)
+        st.start_haproxy(timeout="3s")
+        n = 16
+        with concurrent.futures.ThreadPoolExecutor(n) as pool:
+            results = list(pool.map(
+                lambda i: st.get("/api/me", [("Authorization",
+                                              "Bearer ok.u%d" % i)]),
+                range(n)))
+        self.assertEqual([r.status for r in results], [200] * n)
+        # Each answer carries its own subject: no ACK went to the wrong
+        # request even though they overlapped on shared connections.
+        subs = sorted(dict((k.lower(), v) for k, v in r.json()["headers"])
+                      ["x-user-id"] for r in results)
+        self.assertEqual(subs, sorted("u%d" % i for i in range(n)))
+        peak = max(int(m) for m in re.findall(r"inflight=(\d+)",
+                                              agent.log()))
+        self.assertGreater(peak, 1)
+
+
+if __name__ == "__main__":
+    harness.main()

@@ -1,0 +1,236 @@
+/*
+ * test_config.c: the INI parser: the DESIGN.md example, defaults, and one
+ * error per rule with the line it must name.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+static const char full[] =
+	"[agent]\n"
+	"listen = 127.0.0.1:12345        ; repeatable\n"
+	"listen = [::1]:12345\n"
+	"listen = unix:/run/edgeseal.sock\n"
+	"threads = 4\n"
+	"log_level = debug                ; error | warn | info | debug\n"
+	"log_format = json\n"
+	"metrics = 127.0.0.1:9145\n"
+	"user = edgeseal\n"
+	"max_frame_size = 4096\n"
+	"\n"
+	"[issuer corp]                   ; a trusted identity provider\n"
+	"issuer = https://idp.example.com/\n"
+	"audiences = api web\n"
+	"jwks_file = /etc/edgeseal/corp-jwks.json\n"
+	"jwks_url = https://idp.example.com/.well-known/jwks.json\n"
+	"pem_key = rs1 RS256 /etc/edgeseal/corp-rs1.pem\n"
+	"pem_key = rs2 RS256 /etc/edgeseal/corp-rs2.pem\n"
+	"hmac_key = hs1 HS256 /etc/edgeseal/corp-hs1.key\n"
+	"algorithms = RS256 ES256\n"
+	"leeway = 10\n"
+	"max_lifetime = 3600\n"
+	"subject_claim = uid\n"
+	"forward_claims = scope roles\n"
+	"\n"
+	"[issuer other]\n"
+	"issuer = https://other/\n"
+	"jwks_file = /x.json\n"
+	"\n"
+	"[seal]\n"
+	"keyset = /etc/edgeseal/seal-keys.jwks\n"
+	"signing_kid = 2026-12-a\n"
+	"ttl = 30\n"
+	"issuer = gw\n"
+	"audience =                       ; optional\n"
+	"\n"
+	"[cache]\n"
+	"entries = 5\n";
+
+static void
+parses_design_example(void **state)
+{
+	char err[256] = "";
+	struct es_config *c = es_config_parse_string(full, "x.conf", err,
+						     sizeof(err));
+
+	assert_non_null(c);
+	assert_string_equal(c->file, "x.conf");
+	assert_int_equal(c->listen_count, 3);
+	assert_string_equal(c->listen[1], "[::1]:12345");
+	assert_string_equal(c->listen[2], "unix:/run/edgeseal.sock");
+	assert_int_equal(c->threads, 4);
+	assert_int_equal(c->log_level, ES_LOG_DEBUG);
+	assert_int_equal(c->log_format, ES_LOG_JSON);
+	assert_string_equal(c->metrics, "127.0.0.1:9145");
+	assert_string_equal(c->user, "edgeseal");
+	assert_int_equal(c->max_frame_size, 4096);
+
+	assert_int_equal(c->issuer_count, 2);
+	assert_string_equal(c->issuers[0].name, "corp");
+	assert_int_equal(c->issuers[0].line, 12);
+	assert_string_equal(c->issuers[0].issuer, "https://idp.example.com/");
+	assert_int_equal(c->issuers[0].audiences.count, 2);
+	assert_string_equal(c->issuers[0].audiences.items[1], "web");
+	assert_string_equal(c->issuers[0].jwks_file.path,
+			    "/etc/edgeseal/corp-jwks.json");
+	assert_int_equal(c->issuers[0].jwks_file.line, 15);
+	assert_int_equal(c->issuers[0].pem_key_count, 2);
+	assert_string_equal(c->issuers[0].pem_keys[1].kid, "rs2");
+	assert_int_equal(c->issuers[0].pem_keys[1].file.line, 18);
+	assert_int_equal(c->issuers[0].hmac_key_count, 1);
+	assert_string_equal(c->issuers[0].hmac_keys[0].alg, "HS256");
+	assert_int_equal(c->issuers[0].leeway, 10);
+	assert_int_equal(c->issuers[0].max_lifetime, 3600);
+	assert_string_equal(c->issuers[0].subject_claim, "uid");
+	assert_int_equal(c->issuers[0].forward_claims.count, 2);
+
+	/* Defaults in the second issuer. */
+	assert_int_equal(c->issuers[1].leeway, 30);
+	assert_int_equal(c->issuers[1].max_lifetime, 86400);
+	assert_int_equal(c->issuers[1].max_token_size, 8192);
+	assert_string_equal(c->issuers[1].subject_claim, "sub");
+	assert_int_equal(c->issuers[1].algorithms.count, 2);
+	assert_int_equal(c->issuers[1].token_types.count, 2);
+
+	assert_string_equal(c->seal_keyset.path,
+			    "/etc/edgeseal/seal-keys.jwks");
+	assert_int_equal(c->seal_keyset.line, 31);
+	assert_string_equal(c->seal_signing_kid, "2026-12-a");
+	assert_int_equal(c->seal_ttl, 30);
+	assert_string_equal(c->seal_issuer, "gw");
+	assert_null(c->seal_audience);
+	assert_int_equal(c->cache_entries, 5);
+	es_config_free(c);
+}
+
+static void
+defaults(void **state)
+{
+	char err[256];
+	struct es_config *c = es_config_parse_string(
+		"[issuer a]\nissuer = x\n[seal]\nkeyset = /k\n", "d.conf",
+		err, sizeof(err));
+
+	assert_non_null(c);
+	assert_int_equal(c->listen_count, 1);
+	assert_string_equal(c->listen[0], "127.0.0.1:12345");
+	assert_int_equal(c->threads, 2);
+	assert_int_equal(c->log_level, ES_LOG_INFO);
+	assert_int_equal(c->log_format, ES_LOG_LOGFMT);
+	assert_int_equal(c->max_frame_size, 16380);
+	assert_int_equal(c->seal_ttl, 60);
+	assert_string_equal(c->seal_issuer, "edgeseal");
+	assert_null(c->seal_signing_kid);
+	assert_int_equal(c->cache_entries, 100000);
+	es_config_free(c);
+}
+
+#define TAIL "[issuer a]\nissuer = x\n[seal]\nkeyset = /k\n"
+
+static void
+errors_name_their_line(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *want;
+	} cases[] = {
+		{ "[agent]\nbogus = 1\n" TAIL,
+		  "e.conf:2: unknown key 'bogus' in [agent]" },
+		{ "[agent]\n\n[nope]\n" TAIL, "e.conf:3: unknown section [nope]" },
+		{ "[agent]\nthreads = 0\n" TAIL, "e.conf:2: threads: expected" },
+		{ "[agent]\nthreads = 2x\n" TAIL, "e.conf:2: threads: expected" },
+		{ "[agent]\nthreads = -1\n" TAIL, "e.conf:2: threads: expected" },
+		{ "[agent]\nthreads = 2\nthreads = 3\n" TAIL,
+		  "e.conf:3: threads set twice (first on line 2)" },
+		{ "[agent]\nlog_level = loud\n" TAIL, "e.conf:2: log_level:" },
+		{ "[agent]\nlog_format = xml\n" TAIL, "e.conf:2: log_format:" },
+		{ "[agent]\nmax_frame_size = 100\n" TAIL,
+		  "e.conf:2: max_frame_size: expected" },
+		{ "[agent]\nthis line has no equals\n" TAIL,
+		  "e.conf:2: syntax error" },
+		{ TAIL "[issuer a]\nissuer = y\n",
+		  "e.conf:5: issuer a defined twice (line 1)" },
+		{ "[issuer]\n" TAIL, "e.conf:1: issuer section needs one name" },
+		{ "[issuer a]\npem_key = k RS256\n[seal]\nkeyset = /k\n",
+		  "e.conf:2: expected: KID ALG FILE" },
+		{ "[issuer a]\nissuer = x\nmax = 1\n[seal]\nkeyset = /k\n",
+		  "e.conf:3: unknown key 'max' in [issuer a]" },
+		{ "[issuer a]\njwks_file = /j\n[seal]\nkeyset = /k\n",
+		  "e.conf:1: [issuer a]: issuer is required" },
+		{ "[issuer a]\nissuer = x\n", "[seal] keyset is required" },
+		{ "[seal]\nkeyset = /k\n", "no [issuer NAME] section" },
+		{ "[seal]\nkeyset = /k\nttl = 0\n", "e.conf:3: ttl: expected" },
+		{ "[cache]\nentries = many\n" TAIL, "e.conf:2: entries: expected" },
+		{ "key = 1\n" TAIL, "e.conf:1: key outside a known section" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char err[256] = "";
+		struct es_config *c = es_config_parse_string(cases[i].text,
+							     "e.conf", err,
+							     sizeof(err));
+
+		if (c != NULL || strstr(err, cases[i].want) == NULL)
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, err,
+				 cases[i].want);
+	}
+}
+
+static void
+long_line_is_an_error(void **state)
+{
+	char text[1024], err[256] = "";
+	char value[600];
+
+	memset(value, 'a', sizeof(value) - 1);
+	value[sizeof(value) - 1] = '\0';
+	snprintf(text, sizeof(text), "[agent]\nmetrics = %s\n" TAIL, value);
+	assert_null(es_config_parse_string(text, "l.conf", err, sizeof(err)));
+	assert_non_null(strstr(err, "l.conf:2: line longer than"));
+}
+
+static void
+file_errors(void **state)
+{
+	char err[256] = "";
+	char path[] = "/tmp/es-config-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f;
+	struct es_config *c;
+
+	assert_null(es_config_parse("/nonexistent/x.conf", err, sizeof(err)));
+	assert_non_null(strstr(err, "/nonexistent/x.conf:0: "));
+
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs(TAIL, f);
+	fclose(f);
+	c = es_config_parse(path, err, sizeof(err));
+	assert_non_null(c);
+	assert_string_equal(c->file, path);
+	es_config_free(c);
+	unlink(path);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(parses_design_example),
+		cmocka_unit_test(defaults),
+		cmocka_unit_test(errors_name_their_line),
+		cmocka_unit_test(long_line_is_an_error),
+		cmocka_unit_test(file_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

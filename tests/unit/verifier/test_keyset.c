@@ -1,0 +1,231 @@
+/*
+ * test_keyset.c: key set parsing, the file secrecy checks and add_key.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "helpers.h"
+
+static char dir[64];
+
+/* Write text to dir/name with mode; returns the path (static buffer). */
+static const char *
+write_file(const char *name, const char *text, mode_t mode)
+{
+	static char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	unlink(path);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chmod(path, mode), 0);
+	return path;
+}
+
+/* Load path and expect failure with err containing want. */
+static void
+expect_load_error(const char *path, const char *want)
+{
+	char err[256] = "";
+	struct edgeseal_keyset *ks = edgeseal_keyset_load(path, err,
+							  sizeof(err));
+
+	assert_null(ks);
+	if (strstr(err, want) == NULL)
+		fail_msg("error \"%s\" lacks \"%s\"", err, want);
+	assert_non_null(strstr(err, path));
+}
+
+/* Parse text and expect failure with err containing want. */
+static void
+expect_parse_error(const char *text, const char *want)
+{
+	char err[256] = "";
+
+	assert_null(edgeseal_keyset_parse(text, strlen(text), err,
+					  sizeof(err)));
+	if (strstr(err, want) == NULL)
+		fail_msg("error \"%s\" lacks \"%s\"", err, want);
+}
+
+static void
+test_parse_good(void **state)
+{
+	struct edgeseal_keyset *ks = t_keyset(1);
+
+	(void)state;
+	assert_int_equal(edgeseal_keyset_count(ks), 2);
+	assert_string_equal(edgeseal_keyset_kid(ks, 0), "k1");
+	assert_string_equal(edgeseal_keyset_kid(ks, 1), "job");
+	assert_null(edgeseal_keyset_kid(ks, 2));
+	assert_true(edgeseal_keyset_has_kid(ks, "job"));
+	assert_false(edgeseal_keyset_has_kid(ks, "jo"));
+	edgeseal_keyset_free(ks);
+	edgeseal_keyset_free(NULL);
+}
+
+static void
+test_parse_refusals(void **state)
+{
+	static const char k32[] = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY";
+	char text[512];
+
+	(void)state;
+	expect_parse_error("{\"keys\":[]}", "no key");
+	expect_parse_error("{}", "\"keys\" must be an array");
+	expect_parse_error("[]", "not a JSON object");
+	expect_parse_error("{\"keys\":[", "line 1");
+	/* 16 bytes is half of what HS256 needs. */
+	expect_parse_error("{\"keys\":[{\"kty\":\"oct\",\"kid\":\"a\","
+			   "\"k\":\"MDEyMzQ1Njc4OWFiY2RlZg\"}]}",
+			   "shorter than 32 bytes");
+
+	snprintf(text, sizeof(text), "{\"keys\":[{\"kty\":\"oct\",\"kid\":\"a\","
+		 "\"k\":\"%s\"},{\"kty\":\"oct\",\"kid\":\"a\",\"k\":\"%s\"}]}",
+		 k32, k32);
+	expect_parse_error(text, "key 1: duplicate kid");
+	snprintf(text, sizeof(text), "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\","
+		 "\"k\":\"%s\"}]}", k32);
+	expect_parse_error(text, "kty");
+	snprintf(text, sizeof(text), "{\"keys\":[{\"kty\":\"oct\",\"kid\":\"a\","
+		 "\"alg\":\"HS512\",\"k\":\"%s\"}]}", k32);
+	expect_parse_error(text, "alg");
+	snprintf(text, sizeof(text), "{\"keys\":[{\"kty\":\"oct\",\"kid\":\"a\","
+		 "\"k\":\"%s=\"}]}", k32);
+	expect_parse_error(text, "base64url");
+	snprintf(text, sizeof(text), "{\"keys\":[{\"kty\":\"oct\",\"kid\":\"a\","
+		 "\"kid\":\"b\",\"k\":\"%s\"}]}", k32);
+	expect_parse_error(text, "duplicate");
+	snprintf(text, sizeof(text), "{\"keys\":[{\"kty\":\"oct\","
+		 "\"kid\":\"a b\",\"k\":\"%s\"}]}", k32);
+	expect_parse_error(text, "kid");
+	snprintf(text, sizeof(text), "{\"keys\":[{\"kty\":\"oct\",\"kid\":\"a\","
+		 "\"k\":\"%s\",\"edgeseal_require_act\":1}]}", k32);
+	expect_parse_error(text, "edgeseal_require_act");
+	snprintf(text, sizeof(text), "{\"keys\":[{\"kty\":\"oct\",\"kid\":\"a\","
+		 "\"k\":\"%s\",\"edgeseal_sub_prefix\":\"\"}]}", k32);
+	expect_parse_error(text, "edgeseal_sub_prefix");
+
+	/* alg may be absent: a seal key is HS256 whatever it says. */
+	snprintf(text, sizeof(text), "{\"keys\":[{\"kty\":\"oct\",\"kid\":\"a\","
+		 "\"k\":\"%s\"}]}", k32);
+	struct edgeseal_keyset *ks = edgeseal_keyset_parse(text, strlen(text),
+							   NULL, 0);
+	assert_non_null(ks);
+	edgeseal_keyset_free(ks);
+}
+
+static void
+test_load_file_checks(void **state)
+{
+	char json[1024], sub[128];
+	struct edgeseal_keyset *ks;
+	const char *path;
+
+	(void)state;
+	t_keyset_json(1, json, sizeof(json));
+
+	path = write_file("good.json", json, 0600);
+	ks = edgeseal_keyset_load(path, NULL, 0);
+	assert_non_null(ks);
+	edgeseal_keyset_free(ks);
+
+	path = write_file("world.json", json, 0644);
+	expect_load_error(path, "group or others");
+	path = write_file("group.json", json, 0640);
+	expect_load_error(path, "group or others");
+	path = write_file("empty.json", "{\"keys\":[]}", 0600);
+	expect_load_error(path, "no key");
+	expect_load_error(dir, "not a regular file");
+	snprintf(sub, sizeof(sub), "%s/missing.json", dir);
+	expect_load_error(sub, "No such file");
+
+	/* A foreign owner can only be staged by root. */
+	if (geteuid() == 0) {
+		path = write_file("foreign.json", json, 0600);
+		assert_int_equal(chown(path, 65534, 65534), 0);
+		expect_load_error(path, "owned by another user");
+	}
+}
+
+static void
+test_add_key(void **state)
+{
+	char path[128], kid[64], err[256];
+	struct edgeseal_keyset *ks;
+	struct stat st;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/new.json", dir);
+	unlink(path);
+
+	assert_int_equal(edgeseal_keyset_add_key(path, "first", kid,
+		sizeof(kid), err, sizeof(err)), EDGESEAL_OK);
+	assert_string_equal(kid, "first");
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+
+	assert_int_equal(edgeseal_keyset_add_key(path, NULL, kid,
+		sizeof(kid), err, sizeof(err)), EDGESEAL_OK);
+	assert_true(strlen(kid) > 0);
+	ks = edgeseal_keyset_load(path, err, sizeof(err));
+	assert_non_null(ks);
+	assert_int_equal(edgeseal_keyset_count(ks), 2);
+	assert_true(edgeseal_keyset_has_kid(ks, "first"));
+	assert_true(edgeseal_keyset_has_kid(ks, kid));
+	edgeseal_keyset_free(ks);
+
+	/* A second "first" would make the set ambiguous: refused, kept. */
+	assert_int_equal(edgeseal_keyset_add_key(path, "first", NULL, 0, err,
+		sizeof(err)), EDGESEAL_NO_KEY);
+	assert_non_null(strstr(err, "duplicate kid"));
+
+	/* An unsafe existing file is not touched. */
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(edgeseal_keyset_add_key(path, "x", NULL, 0, err,
+		sizeof(err)), EDGESEAL_NO_KEY);
+	assert_non_null(strstr(err, "group or others"));
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/edgeseal-ks-XXXXXX");
+	return mkdtemp(dir) != NULL ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_good),
+		cmocka_unit_test(test_parse_refusals),
+		cmocka_unit_test(test_load_file_checks),
+		cmocka_unit_test(test_add_key),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,243 @@
+/*
+ * test_primitives.c: HMAC-SHA256 against RFC 4231, strict base64url,
+ * the reason table, subjects and fingerprints.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base64url.h"
+#include "internal.h"
+
+static void
+hex_of(const uint8_t *b, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", b[i]);
+}
+
+/* RFC 4231 section 4: test cases 1-4, 6 and 7 (5 is truncated). */
+static void
+test_hmac_rfc4231(void **state)
+{
+	static const char tc7[] =
+		"This is a test using a larger than block-size key and a "
+		"larger than block-size data. The key needs to be hashed "
+		"before being used by the HMAC algorithm.";
+	uint8_t k1[20], k3[20], d3[50], k4[25], d4[50], k6[131], mac[32];
+	char hex[65];
+	struct {
+		const uint8_t *key;
+		size_t key_len;
+		const void *data;
+		size_t data_len;
+		const char *want;
+	} cases[] = {
+		{ k1, 20, "Hi There", 8, "b0344c61d8db38535ca8afceaf0bf12b"
+		  "881dc200c9833da726e9376c2e32cff7" },
+		{ (const uint8_t *)"Jefe", 4, "what do ya want for nothing?",
+		  28, "5bdcc146bf60754e6a042426089575c7"
+		  "5a003f089d2739839dec58b964ec3843" },
+		{ k3, 20, d3, 50, "773ea91e36800e46854db8ebd09181a7"
+		  "2959098b3ef8c122d9635514ced565fe" },
+		{ k4, 25, d4, 50, "82558a389a443c0ea4cc819899f2083a"
+		  "85f0faa3e578f8077a2e3ff46729665b" },
+		{ k6, 131, "Test Using Larger Than Block-Size Key - Hash Key "
+		  "First", 54, "60e431591ee0b67f0d8a26aacbf5b77f"
+		  "8e0bc6213728c5140546040f0ee37f54" },
+		{ k6, 131, tc7, sizeof(tc7) - 1,
+		  "9b09ffa71b942fcb27635fbcd5b0e944"
+		  "bfdc63644f0713938a7f51535c3a35e2" },
+	};
+
+	(void)state;
+	memset(k1, 0x0b, sizeof(k1));
+	memset(k3, 0xaa, sizeof(k3));
+	memset(d3, 0xdd, sizeof(d3));
+	for (int i = 0; i < 25; i++)
+		k4[i] = (uint8_t)(i + 1);
+	memset(d4, 0xcd, sizeof(d4));
+	memset(k6, 0xaa, sizeof(k6));
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(edgeseal__hmac_sha256(cases[i].key,
+			cases[i].key_len, cases[i].data, cases[i].data_len,
+			mac), 0);
+		hex_of(mac, 32, hex);
+		assert_string_equal(hex, cases[i].want);
+	}
+}
+
+static void
+test_mac_equal(void **state)
+{
+	uint8_t a[32], b[32];
+
+	(void)state;
+	memset(a, 7, sizeof(a));
+	memcpy(b, a, sizeof(b));
+	assert_true(edgeseal__mac_equal(a, 32, b, 32));
+	assert_false(edgeseal__mac_equal(a, 32, b, 31));
+	assert_false(edgeseal__mac_equal(a, 0, b, 0));
+	b[31] ^= 1;
+	assert_false(edgeseal__mac_equal(a, 32, b, 32));
+}
+
+/* Decode text and compare to want (hex); want NULL: must be refused. */
+static void
+check_decode(const char *text, const char *want)
+{
+	uint8_t out[64];
+	char hex[129];
+	size_t len = 0;
+	int rc = edgeseal__b64url_decode(text, strlen(text), out, sizeof(out),
+					 &len);
+
+	if (want == NULL) {
+		assert_int_equal(rc, -1);
+		return;
+	}
+	assert_int_equal(rc, 0);
+	hex_of(out, len, hex);
+	hex[2 * len] = '\0';
+	assert_string_equal(hex, want);
+}
+
+static void
+test_b64url_decode(void **state)
+{
+	(void)state;
+	check_decode("", "");
+	check_decode("Zg", "66");
+	check_decode("Zm8", "666f");
+	check_decode("Zm9v", "666f6f");
+	check_decode("-_-_", "fbffbf");
+	check_decode("_w", "ff");
+
+	/* Non-canonical: padding, unused bits set, wrong alphabet, length. */
+	check_decode("Zg==", NULL);
+	check_decode("Zh", NULL);		/* 'h' leaves a low bit set */
+	check_decode("Zm9", NULL);		/* '9' leaves low bits set */
+	check_decode("Z", NULL);
+	check_decode("Zm9v+A", NULL);
+	check_decode("Zm9v/w", NULL);
+	check_decode("Zm 9v", NULL);
+	check_decode("Zm9v\n", NULL);
+}
+
+static void
+test_b64url_roundtrip(void **state)
+{
+	uint8_t in[40], back[40];
+	char text[64];
+	size_t n, len;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(in); i++)
+		in[i] = (uint8_t)(i * 37 + 11);
+	for (n = 0; n <= sizeof(in); n++) {
+		assert_int_equal(edgeseal__b64url_encode(in, n, text),
+				 edgeseal__b64url_encoded_len(n));
+		assert_int_equal(edgeseal__b64url_decode(text, strlen(text),
+			back, sizeof(back), &len), 0);
+		assert_int_equal(len, n);
+		assert_memory_equal(in, back, n);
+		assert_true(edgeseal__b64url_decoded_max(strlen(text)) >= n);
+	}
+
+	/* A cap one byte short is refused rather than overrun. */
+	edgeseal__b64url_encode(in, 30, text);
+	assert_int_equal(edgeseal__b64url_decode(text, 40, back, 29, &len),
+			 -1);
+}
+
+static void
+test_reason_table(void **state)
+{
+	(void)state;
+	for (int r = 0; r < EDGESEAL_REASON_COUNT; r++)
+		assert_int_equal(edgeseal_reason_from_str(
+			edgeseal_reason_str((enum edgeseal_reason)r)), r);
+	assert_string_equal(edgeseal_reason_str(EDGESEAL_BAD_SIGNATURE),
+			    "bad_signature");
+	assert_string_equal(edgeseal_reason_str(EDGESEAL_KEY_RESTRICTED),
+			    "key_restricted");
+	assert_string_equal(edgeseal_reason_str(EDGESEAL_REASON_COUNT),
+			    "internal_error");
+	assert_int_equal(edgeseal_reason_from_str("nope"),
+			 EDGESEAL_REASON_COUNT);
+}
+
+static void
+test_subject_rules(void **state)
+{
+	char long_sub[300];
+
+	(void)state;
+	assert_true(edgeseal__subject_ok("alice", 5));
+	assert_true(edgeseal__subject_ok("j\xc3\xb6rg", 5));
+	assert_false(edgeseal__subject_ok("", 0));
+	assert_false(edgeseal__subject_ok("a,b", 3));
+	assert_false(edgeseal__subject_ok("a\nb", 3));
+	assert_false(edgeseal__subject_ok("a\0b", 3));
+	assert_false(edgeseal__subject_ok("a\x7f", 2));
+	assert_false(edgeseal__subject_ok("\xc3", 1));
+	assert_false(edgeseal__subject_ok("\xc0\xaf", 2));
+	assert_false(edgeseal__subject_ok("\xed\xa0\x80", 3));
+
+	memset(long_sub, 'a', sizeof(long_sub));
+	assert_true(edgeseal__subject_ok(long_sub, 256));
+	assert_false(edgeseal__subject_ok(long_sub, 257));
+}
+
+static void
+test_json_quote(void **state)
+{
+	char buf[32];
+	size_t pos = 0;
+
+	(void)state;
+	assert_int_equal(edgeseal__json_quote(buf, sizeof(buf), &pos,
+					      "a\"b\\c\n\x01", 7), 0);
+	assert_int_equal(pos, 17);
+	assert_memory_equal(buf, "\"a\\\"b\\\\c\\n\\u0001\"", 17);
+
+	/* Too small: refused, position unchanged. */
+	pos = 0;
+	assert_int_equal(edgeseal__json_quote(buf, 4, &pos, "abcd", 4), -1);
+	assert_int_equal(pos, 0);
+	assert_int_equal(edgeseal__json_quote(buf, 32, &pos, "\xff", 1), -1);
+}
+
+static void
+test_fingerprint(void **state)
+{
+	char fp[9];
+
+	(void)state;
+	/* SHA-256("abc") starts ba7816bf (FIPS 180-2 example). */
+	edgeseal_fingerprint("abc", 3, fp);
+	assert_string_equal(fp, "ba7816bf");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hmac_rfc4231),
+		cmocka_unit_test(test_mac_equal),
+		cmocka_unit_test(test_b64url_decode),
+		cmocka_unit_test(test_b64url_roundtrip),
+		cmocka_unit_test(test_reason_table),
+		cmocka_unit_test(test_subject_rules),
+		cmocka_unit_test(test_json_quote),
+		cmocka_unit_test(test_fingerprint),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

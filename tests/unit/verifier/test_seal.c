@@ -1,0 +1,506 @@
+/*
+ * test_seal.c: minting and every rule of seal and request verification,
+ * on both sides of each edge.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "helpers.h"
+
+#define HDR "{\"alg\":\"HS256\",\"typ\":\"edgeseal+jwt\",\"kid\":\"k1\"}"
+
+static char seal[8192];
+
+/* Standard claims at T_NOW for sub alice, lifetime 60, plus extra. */
+static const char *
+claims_with(const char *extra)
+{
+	static char buf[4096];
+
+	snprintf(buf, sizeof(buf),
+		 "{\"iss\":\"edgeseal\",\"sub\":\"alice\",\"iat\":%lld,"
+		 "\"exp\":%lld,\"jti\":\"j1\"%s}", T_NOW, T_NOW + 60, extra);
+	return buf;
+}
+
+/* Verify seal at now under default rules (leeway 5). */
+static enum edgeseal_reason
+verify_at(const char *s, int64_t now)
+{
+	struct edgeseal_verifier *v = t_verifier(NULL, NULL, 5, 0);
+	enum edgeseal_reason rc = edgeseal_verify(v, s, strlen(s), now, NULL);
+
+	edgeseal_verifier_free(v);
+	return rc;
+}
+
+static enum edgeseal_reason
+verify_header(const char *header)
+{
+	t_craft(header, claims_with(""), t_key_user, 32, seal, sizeof(seal));
+	return verify_at(seal, T_NOW);
+}
+
+static enum edgeseal_reason
+verify_claims(const char *claims, int64_t now)
+{
+	t_craft_claims(claims, seal, sizeof(seal));
+	return verify_at(seal, now);
+}
+
+static void
+test_mint_verify_roundtrip(void **state)
+{
+	struct edgeseal_keyset *ks = t_keyset(1);
+	struct edgeseal_verifier *v = t_verifier("edgeseal", "api", 0, 0);
+	struct edgeseal_mint_opts o = {
+		.kid = "k1", .sub = "alice", .audience = "api",
+		.claims_json = "{\"scope\":\"read\",\"roles\":[\"a\"]}",
+	};
+	struct edgeseal_identity *id = NULL;
+	size_t len = 0;
+
+	(void)state;
+	o.claims_json_len = strlen(o.claims_json);
+	assert_int_equal(edgeseal_mint(ks, &o, T_NOW, seal, sizeof(seal),
+				       &len), EDGESEAL_OK);
+	assert_int_equal(len, strlen(seal));
+	assert_int_equal(edgeseal_verify(v, seal, len, T_NOW, &id),
+			 EDGESEAL_OK);
+	assert_string_equal(edgeseal_identity_sub(id), "alice");
+	assert_string_equal(edgeseal_identity_iss(id), "edgeseal");
+	assert_string_equal(edgeseal_identity_aud(id), "api");
+	assert_string_equal(edgeseal_identity_kid(id), "k1");
+	assert_null(edgeseal_identity_act(id));
+	assert_int_equal(strlen(edgeseal_identity_jti(id)), 22);
+	assert_int_equal(edgeseal_identity_iat(id), T_NOW);
+	assert_int_equal(edgeseal_identity_exp(id), T_NOW + 60);
+	assert_string_equal(edgeseal_identity_claims_json(id),
+			    "{\"scope\":\"read\",\"roles\":[\"a\"]}");
+	edgeseal_identity_free(id);
+
+	/* Two seals for the same input differ by their jti. */
+	char other[8192];
+	assert_int_equal(edgeseal_mint(ks, &o, T_NOW, other, sizeof(other),
+				       &len), EDGESEAL_OK);
+	assert_string_not_equal(seal, other);
+	edgeseal_verifier_free(v);
+	edgeseal_keyset_free(ks);
+}
+
+static void
+test_mint_refusals(void **state)
+{
+	struct edgeseal_keyset *ks = t_keyset(1);
+	struct edgeseal_mint_opts o = { .kid = "k1", .sub = "alice" };
+	size_t len;
+
+	(void)state;
+	assert_int_equal(edgeseal_mint(ks, &o, T_NOW, seal, 100, &len),
+			 EDGESEAL_TOKEN_TOO_LARGE);
+	o.kid = NULL;	/* two keys: no implicit choice */
+	assert_int_equal(edgeseal_mint(ks, &o, T_NOW, seal, sizeof(seal),
+				       &len), EDGESEAL_UNKNOWN_KID);
+	o.kid = "nope";
+	assert_int_equal(edgeseal_mint(ks, &o, T_NOW, seal, sizeof(seal),
+				       &len), EDGESEAL_UNKNOWN_KID);
+	o.kid = "k1";
+	o.sub = "a,b";
+	assert_int_equal(edgeseal_mint(ks, &o, T_NOW, seal, sizeof(seal),
+				       &len), EDGESEAL_INVALID_SUBJECT);
+	o.sub = "";
+	assert_int_equal(edgeseal_mint(ks, &o, T_NOW, seal, sizeof(seal),
+				       &len), EDGESEAL_INVALID_SUBJECT);
+	o.sub = "alice";
+	o.claims_json = "{\"exp\":1}";
+	o.claims_json_len = strlen(o.claims_json);
+	assert_int_equal(edgeseal_mint(ks, &o, T_NOW, seal, sizeof(seal),
+				       &len), EDGESEAL_INVALID_CLAIM_TYPE);
+	o.claims_json = "[1]";
+	o.claims_json_len = 3;
+	assert_int_equal(edgeseal_mint(ks, &o, T_NOW, seal, sizeof(seal),
+				       &len), EDGESEAL_INVALID_CLAIM_TYPE);
+	o.claims_json = "{\"a\":1,\"a\":2}";
+	o.claims_json_len = strlen(o.claims_json);
+	assert_int_equal(edgeseal_mint(ks, &o, T_NOW, seal, sizeof(seal),
+				       &len), EDGESEAL_INVALID_CLAIM_TYPE);
+	edgeseal_keyset_free(ks);
+}
+
+/* A job key cannot mint, nor sign, a seal for a user. */
+static void
+test_job_key_restrictions(void **state)
+{
+	struct edgeseal_keyset *ks = t_keyset(1);
+	struct edgeseal_verifier *v = t_verifier(NULL, NULL, 0, 0);
+	struct edgeseal_mint_opts o = { .kid = "job", .sub = "alice",
+					.act = "billing" };
+	struct edgeseal_identity *id = NULL;
+	char hdr[128];
+	size_t len;
+
+	(void)state;
+	assert_int_equal(edgeseal_mint(ks, &o, T_NOW, seal, sizeof(seal),
+				       &len), EDGESEAL_KEY_RESTRICTED);
+	o.sub = "job:nightly";
+	o.act = NULL;
+	assert_int_equal(edgeseal_mint(ks, &o, T_NOW, seal, sizeof(seal),
+				       &len), EDGESEAL_KEY_RESTRICTED);
+	o.act = "billing";
+	assert_int_equal(edgeseal_mint(ks, &o, T_NOW, seal, sizeof(seal),
+				       &len), EDGESEAL_OK);
+	assert_int_equal(edgeseal_verify(v, seal, len, T_NOW, &id),
+			 EDGESEAL_OK);
+	assert_string_equal(edgeseal_identity_act(id), "billing");
+	edgeseal_identity_free(id);
+
+	/* Written by hand, past the minter: the verifier refuses too. */
+	snprintf(hdr, sizeof(hdr), "{\"alg\":\"HS256\",\"typ\":"
+		 "\"edgeseal+jwt\",\"kid\":\"job\"}");
+	t_craft(hdr, claims_with(",\"act\":{\"sub\":\"billing\"}"),
+		t_key_job, 32, seal, sizeof(seal));
+	assert_int_equal(edgeseal_verify(v, seal, strlen(seal), T_NOW, NULL),
+			 EDGESEAL_KEY_RESTRICTED);
+	edgeseal_verifier_free(v);
+	edgeseal_keyset_free(ks);
+}
+
+static void
+test_header_rules(void **state)
+{
+	(void)state;
+	assert_int_equal(verify_header(HDR), EDGESEAL_OK);
+	assert_int_equal(verify_header("{\"kid\":\"k1\",\"typ\":\"edgeseal+"
+				       "jwt\",\"alg\":\"HS256\"}"),
+			 EDGESEAL_OK);
+	assert_int_equal(verify_header("{\"alg\":\"none\",\"typ\":\"edgeseal+"
+				       "jwt\",\"kid\":\"k1\"}"),
+			 EDGESEAL_ALG_NOT_ALLOWED);
+	assert_int_equal(verify_header("{\"alg\":\"hs256\",\"typ\":\"edgeseal+"
+				       "jwt\",\"kid\":\"k1\"}"),
+			 EDGESEAL_ALG_NOT_ALLOWED);
+	assert_int_equal(verify_header("{\"alg\":\"HS512\",\"typ\":\"edgeseal+"
+				       "jwt\",\"kid\":\"k1\"}"),
+			 EDGESEAL_ALG_NOT_ALLOWED);
+	assert_int_equal(verify_header("{\"typ\":\"edgeseal+jwt\","
+				       "\"kid\":\"k1\"}"),
+			 EDGESEAL_ALG_NOT_ALLOWED);
+	assert_int_equal(verify_header("{\"alg\":\"HS256\",\"kid\":\"k1\"}"),
+			 EDGESEAL_UNSUPPORTED_TOKEN_TYPE);
+	assert_int_equal(verify_header("{\"alg\":\"HS256\",\"typ\":\"JWT\","
+				       "\"kid\":\"k1\"}"),
+			 EDGESEAL_UNSUPPORTED_TOKEN_TYPE);
+	assert_int_equal(verify_header("{\"alg\":\"HS256\",\"typ\":\"edgeseal+"
+				       "jwt\",\"kid\":\"k1\",\"x\":1}"),
+			 EDGESEAL_MALFORMED_TOKEN);
+	assert_int_equal(verify_header("{\"alg\":\"HS256\",\"typ\":\"edgeseal+"
+				       "jwt\",\"kid\":\"k1\",\"crit\":[\"x\"]}"),
+			 EDGESEAL_UNSUPPORTED_CRIT);
+	assert_int_equal(verify_header("{\"alg\":\"HS256\",\"typ\":\"edgeseal+"
+				       "jwt\",\"kid\":\"k1\",\"jku\":\"u\"}"),
+			 EDGESEAL_UNTRUSTED_KEY_HEADER);
+	assert_int_equal(verify_header("{\"alg\":\"HS256\",\"alg\":\"HS256\","
+				       "\"typ\":\"edgeseal+jwt\","
+				       "\"kid\":\"k1\"}"),
+			 EDGESEAL_DUPLICATE_MEMBER);
+	assert_int_equal(verify_header("{\"alg\":\"HS256\",\"typ\":\"edgeseal+"
+				       "jwt\",\"kid\":\"zz\"}"),
+			 EDGESEAL_UNKNOWN_KID);
+	assert_int_equal(verify_header("{\"alg\":\"HS256\",\"typ\":\"edgeseal+"
+				       "jwt\",\"kid\":7}"),
+			 EDGESEAL_UNKNOWN_KID);
+	assert_int_equal(verify_header("[1]"), EDGESEAL_MALFORMED_TOKEN);
+}
+
+/* A seal made by a key that was removed by a reload. */
+static void
+test_removed_key(void **state)
+{
+	struct edgeseal_verifier *v = t_verifier(NULL, NULL, 0, 0);
+	char hdr[128];
+
+	(void)state;
+	snprintf(hdr, sizeof(hdr), "{\"alg\":\"HS256\",\"typ\":"
+		 "\"edgeseal+jwt\",\"kid\":\"job\"}");
+	t_craft(hdr, claims_with(",\"act\":{\"sub\":\"b\"}"), t_key_job, 32,
+		seal, sizeof(seal));
+	assert_int_equal(edgeseal_verify(v, seal, strlen(seal), T_NOW, NULL),
+			 EDGESEAL_KEY_RESTRICTED);	/* known, user sub */
+	edgeseal_verifier_set_keyset(v, t_keyset(0));
+	assert_int_equal(edgeseal_verify(v, seal, strlen(seal), T_NOW, NULL),
+			 EDGESEAL_UNKNOWN_KID);
+	edgeseal_verifier_free(v);
+}
+
+static void
+test_mac_rules(void **state)
+{
+	static const size_t cut[] = { 1, 16, 31, 33 };
+	char *mac;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cut) / sizeof(cut[0]); i++) {
+		t_craft(HDR, claims_with(""), t_key_user, cut[i], seal,
+			sizeof(seal));
+		assert_int_equal(verify_at(seal, T_NOW), EDGESEAL_BAD_SIGNATURE);
+	}
+
+	/* An empty MAC segment is not a JWS at all. */
+	t_craft(HDR, claims_with(""), t_key_user, 0, seal, sizeof(seal));
+	assert_int_equal(verify_at(seal, T_NOW), EDGESEAL_MALFORMED_TOKEN);
+
+	/* The other key's MAC, and one flipped bit. */
+	t_craft(HDR, claims_with(""), t_key_job, 32, seal, sizeof(seal));
+	assert_int_equal(verify_at(seal, T_NOW), EDGESEAL_BAD_SIGNATURE);
+	t_craft(HDR, claims_with(""), t_key_user, 32, seal, sizeof(seal));
+	mac = strrchr(seal, '.') + 1;
+	mac[5] = mac[5] == 'A' ? 'B' : 'A';
+	assert_int_equal(verify_at(seal, T_NOW), EDGESEAL_BAD_SIGNATURE);
+}
+
+static void
+test_encoding_rules(void **state)
+{
+	size_t n;
+
+	(void)state;
+	t_craft(HDR, claims_with(""), t_key_user, 32, seal, sizeof(seal));
+	assert_int_equal(verify_at(seal, T_NOW), EDGESEAL_OK);
+
+	/* Padding after the MAC. */
+	n = strlen(seal);
+	strcpy(seal + n, "=");
+	assert_int_equal(verify_at(seal, T_NOW), EDGESEAL_MALFORMED_TOKEN);
+
+	/* The MAC's last character carries 2 unused bits: set one. */
+	seal[n] = '\0';
+	seal[n - 1] = (char)(seal[n - 1] == 'A' ? 'B' : seal[n - 1] + 1);
+	assert_int_equal(verify_at(seal, T_NOW), EDGESEAL_MALFORMED_TOKEN);
+
+	assert_int_equal(verify_at("a.b", T_NOW), EDGESEAL_MALFORMED_TOKEN);
+	assert_int_equal(verify_at("a.b.c.d", T_NOW), EDGESEAL_MALFORMED_TOKEN);
+	assert_int_equal(verify_at("..", T_NOW), EDGESEAL_MALFORMED_TOKEN);
+	assert_int_equal(verify_at("", T_NOW), EDGESEAL_MISSING_TOKEN);
+	assert_int_equal(verify_at("e30.e30.e+0", T_NOW),
+			 EDGESEAL_MALFORMED_TOKEN);
+
+	char big[4200];
+	memset(big, 'A', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(verify_at(big, T_NOW), EDGESEAL_TOKEN_TOO_LARGE);
+}
+
+static void
+test_claim_types(void **state)
+{
+	char sub[300], claims[600];
+
+	(void)state;
+	assert_int_equal(verify_claims("{\"iss\":\"edgeseal\",\"iat\":1800000000,"
+				       "\"exp\":1800000060,\"jti\":\"j\"}",
+				       T_NOW), EDGESEAL_MISSING_CLAIM);
+	assert_int_equal(verify_claims("{\"iss\":\"edgeseal\",\"sub\":\"a\","
+				       "\"iat\":1800000000,\"jti\":\"j\"}",
+				       T_NOW), EDGESEAL_MISSING_CLAIM);
+	assert_int_equal(verify_claims("{\"iss\":\"edgeseal\",\"sub\":7,"
+				       "\"iat\":1800000000,\"exp\":1800000060,"
+				       "\"jti\":\"j\"}", T_NOW),
+			 EDGESEAL_INVALID_CLAIM_TYPE);
+	assert_int_equal(verify_claims("{\"iss\":\"edgeseal\",\"sub\":\"a\","
+				       "\"iat\":\"1800000000\","
+				       "\"exp\":1800000060,\"jti\":\"j\"}",
+				       T_NOW), EDGESEAL_INVALID_CLAIM_TYPE);
+	assert_int_equal(verify_claims("{\"iss\":\"edgeseal\",\"sub\":\"a\","
+				       "\"iat\":1800000000.0,"
+				       "\"exp\":1800000060,\"jti\":\"j\"}",
+				       T_NOW), EDGESEAL_INVALID_CLAIM_TYPE);
+	assert_int_equal(verify_claims("{\"iss\":\"edgeseal\",\"sub\":\"a\","
+				       "\"iat\":1800000000,"
+				       "\"exp\":9007199254740992,\"jti\":\"j\"}",
+				       T_NOW), EDGESEAL_INVALID_CLAIM_TYPE);
+	assert_int_equal(verify_claims(claims_with(",\"aud\":[\"x\"]"), T_NOW),
+			 EDGESEAL_INVALID_CLAIM_TYPE);
+	assert_int_equal(verify_claims(claims_with(",\"act\":\"svc\""), T_NOW),
+			 EDGESEAL_INVALID_CLAIM_TYPE);
+	assert_int_equal(verify_claims(claims_with(",\"sub\":\"bob\""), T_NOW),
+			 EDGESEAL_DUPLICATE_MEMBER);
+
+	/* Subject content: commas, control characters, length 256/257. */
+	assert_int_equal(verify_claims("{\"iss\":\"edgeseal\",\"sub\":\"a,b\","
+				       "\"iat\":1800000000,\"exp\":1800000060,"
+				       "\"jti\":\"j\"}", T_NOW),
+			 EDGESEAL_INVALID_SUBJECT);
+	assert_int_equal(verify_claims("{\"iss\":\"edgeseal\",\"sub\":\"a\\tb\","
+				       "\"iat\":1800000000,\"exp\":1800000060,"
+				       "\"jti\":\"j\"}", T_NOW),
+			 EDGESEAL_INVALID_SUBJECT);
+	memset(sub, 'x', 257);
+	sub[257] = '\0';
+	snprintf(claims, sizeof(claims), "{\"iss\":\"edgeseal\",\"sub\":\"%s\","
+		 "\"iat\":1800000000,\"exp\":1800000060,\"jti\":\"j\"}", sub);
+	assert_int_equal(verify_claims(claims, T_NOW), EDGESEAL_INVALID_SUBJECT);
+	sub[256] = '\0';
+	snprintf(claims, sizeof(claims), "{\"iss\":\"edgeseal\",\"sub\":\"%s\","
+		 "\"iat\":1800000000,\"exp\":1800000060,\"jti\":\"j\"}", sub);
+	assert_int_equal(verify_claims(claims, T_NOW), EDGESEAL_OK);
+}
+
+/* leeway 5, lifetime 60: each edge from both sides. */
+static void
+test_time_edges(void **state)
+{
+	const char *c = claims_with("");
+
+	(void)state;
+	assert_int_equal(verify_claims(c, T_NOW + 60 + 5), EDGESEAL_OK);
+	assert_int_equal(verify_claims(c, T_NOW + 60 + 6), EDGESEAL_EXPIRED);
+	assert_int_equal(verify_claims(c, T_NOW - 5), EDGESEAL_OK);
+	assert_int_equal(verify_claims(c, T_NOW - 6), EDGESEAL_IAT_IN_FUTURE);
+	assert_int_equal(verify_claims(claims_with(",\"nbf\":1800000010"),
+				       T_NOW + 5), EDGESEAL_OK);
+	assert_int_equal(verify_claims(claims_with(",\"nbf\":1800000010"),
+				       T_NOW + 4), EDGESEAL_NOT_YET_VALID);
+
+	/* Extreme clocks do not wrap around. */
+	assert_int_equal(verify_claims(c, INT64_MAX), EDGESEAL_EXPIRED);
+	assert_int_equal(verify_claims(c, INT64_MIN), EDGESEAL_IAT_IN_FUTURE);
+}
+
+static void
+test_lifetime(void **state)
+{
+	struct edgeseal_verifier *v = t_verifier(NULL, NULL, 0, 300);
+	char claims[256];
+
+	(void)state;
+	snprintf(claims, sizeof(claims), "{\"iss\":\"edgeseal\",\"sub\":\"a\","
+		 "\"iat\":%lld,\"exp\":%lld,\"jti\":\"j\"}", T_NOW, T_NOW + 300);
+	t_craft_claims(claims, seal, sizeof(seal));
+	assert_int_equal(edgeseal_verify(v, seal, strlen(seal), T_NOW, NULL),
+			 EDGESEAL_OK);
+	snprintf(claims, sizeof(claims), "{\"iss\":\"edgeseal\",\"sub\":\"a\","
+		 "\"iat\":%lld,\"exp\":%lld,\"jti\":\"j\"}", T_NOW, T_NOW + 301);
+	t_craft_claims(claims, seal, sizeof(seal));
+	assert_int_equal(edgeseal_verify(v, seal, strlen(seal), T_NOW, NULL),
+			 EDGESEAL_LIFETIME_TOO_LONG);
+	edgeseal_verifier_free(v);
+}
+
+static void
+test_issuer_audience(void **state)
+{
+	struct edgeseal_verifier *v;
+
+	(void)state;
+	t_craft_claims(claims_with(""), seal, sizeof(seal));
+	v = t_verifier("other", NULL, 0, 0);
+	assert_int_equal(edgeseal_verify(v, seal, strlen(seal), T_NOW, NULL),
+			 EDGESEAL_BAD_ISSUER);
+	edgeseal_verifier_free(v);
+
+	/* Audience wanted, seal without one. */
+	v = t_verifier(NULL, "api", 0, 0);
+	assert_int_equal(edgeseal_verify(v, seal, strlen(seal), T_NOW, NULL),
+			 EDGESEAL_BAD_AUDIENCE);
+	t_craft_claims(claims_with(",\"aud\":\"web\""), seal, sizeof(seal));
+	assert_int_equal(edgeseal_verify(v, seal, strlen(seal), T_NOW, NULL),
+			 EDGESEAL_BAD_AUDIENCE);
+	t_craft_claims(claims_with(",\"aud\":\"api\""), seal, sizeof(seal));
+	assert_int_equal(edgeseal_verify(v, seal, strlen(seal), T_NOW, NULL),
+			 EDGESEAL_OK);
+	edgeseal_verifier_free(v);
+
+	/* No audience configured: a seal meant for someone is refused. */
+	assert_int_equal(verify_at(seal, T_NOW), EDGESEAL_BAD_AUDIENCE);
+}
+
+static void
+test_request_rules(void **state)
+{
+	struct edgeseal_verifier *v = t_verifier(NULL, NULL, 0, 0);
+	struct edgeseal_identity *id = NULL;
+	struct edgeseal_request r;
+
+	(void)state;
+	t_craft_claims(claims_with(""), seal, sizeof(seal));
+	r = (struct edgeseal_request){ "alice", 1, "true", 1, seal, 1 };
+	assert_int_equal(edgeseal_verify_request(v, &r, T_NOW, &id),
+			 EDGESEAL_OK);
+	assert_string_equal(edgeseal_identity_sub(id), "alice");
+	edgeseal_identity_free(id);
+
+	r.user_id = "bob";
+	assert_int_equal(edgeseal_verify_request(v, &r, T_NOW, NULL),
+			 EDGESEAL_SUBJECT_MISMATCH);
+	r.user_id = "";
+	assert_int_equal(edgeseal_verify_request(v, &r, T_NOW, NULL),
+			 EDGESEAL_SUBJECT_MISMATCH);
+	r = (struct edgeseal_request){ NULL, 0, "true", 1, seal, 1 };
+	assert_int_equal(edgeseal_verify_request(v, &r, T_NOW, NULL),
+			 EDGESEAL_SUBJECT_MISMATCH);
+	r = (struct edgeseal_request){ "alice", 2, "true", 1, seal, 1 };
+	assert_int_equal(edgeseal_verify_request(v, &r, T_NOW, NULL),
+			 EDGESEAL_DUPLICATE_HEADER);
+	r = (struct edgeseal_request){ "alice", 1, "true", 1, seal, 2 };
+	assert_int_equal(edgeseal_verify_request(v, &r, T_NOW, NULL),
+			 EDGESEAL_DUPLICATE_HEADER);
+	r = (struct edgeseal_request){ "alice", 1, "true", 1, NULL, 0 };
+	assert_int_equal(edgeseal_verify_request(v, &r, T_NOW, NULL),
+			 EDGESEAL_MISSING_TOKEN);
+	r = (struct edgeseal_request){ "alice", 1, NULL, 0, seal, 1 };
+	assert_int_equal(edgeseal_verify_request(v, &r, T_NOW, NULL),
+			 EDGESEAL_MISSING_INTERNAL_CALL);
+	r = (struct edgeseal_request){ "alice", 1, "false", 1, seal, 1 };
+	assert_int_equal(edgeseal_verify_request(v, &r, T_NOW, NULL),
+			 EDGESEAL_MISSING_INTERNAL_CALL);
+	edgeseal_verifier_free(v);
+}
+
+static void
+test_identity_json(void **state)
+{
+	struct edgeseal_verifier *v = t_verifier(NULL, NULL, 0, 0);
+	struct edgeseal_identity *id = NULL;
+	char *json;
+
+	(void)state;
+	t_craft_claims(claims_with(",\"tenant\":\"t1\""), seal, sizeof(seal));
+	assert_int_equal(edgeseal_verify(v, seal, strlen(seal), T_NOW, &id),
+			 EDGESEAL_OK);
+	json = edgeseal_identity_to_json(id);
+	assert_string_equal(json, "{\"sub\":\"alice\",\"iss\":\"edgeseal\","
+			    "\"jti\":\"j1\",\"kid\":\"k1\",\"iat\":1800000000,"
+			    "\"exp\":1800000060,\"claims\":{\"tenant\":\"t1\"}}");
+	free(json);
+	edgeseal_identity_free(id);
+	edgeseal_verifier_free(v);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_mint_verify_roundtrip),
+		cmocka_unit_test(test_mint_refusals),
+		cmocka_unit_test(test_job_key_restrictions),
+		cmocka_unit_test(test_header_rules),
+		cmocka_unit_test(test_removed_key),
+		cmocka_unit_test(test_mac_rules),
+		cmocka_unit_test(test_encoding_rules),
+		cmocka_unit_test(test_claim_types),
+		cmocka_unit_test(test_time_edges),
+		cmocka_unit_test(test_lifetime),
+		cmocka_unit_test(test_issuer_audience),
+		cmocka_unit_test(test_request_rules),
+		cmocka_unit_test(test_identity_json),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

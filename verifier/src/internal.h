@@ -1,0 +1,127 @@
+/*
+ * internal.h: what the files of libedgeseal share with each other and
+ * nothing else. Helpers carry the edgeseal__ prefix and stay hidden.
+ */
+#ifndef EDGESEAL_INTERNAL_H
+#define EDGESEAL_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "edgeseal.h"
+
+#define ES_HS256_LEN 32		/* bytes of an HMAC-SHA256 tag */
+#define ES_KEY_MIN 32		/* shortest seal key, in bytes */
+#define ES_KEY_MAX 256		/* longest seal key we accept */
+#define ES_KID_MAX 128		/* longest kid, in bytes */
+#define ES_SUB_MAX 256		/* longest subject, in bytes */
+#define ES_JTI_BYTES 16		/* 128 random bits */
+#define ES_DEFAULT_ISSUER "edgeseal"
+#define ES_DEFAULT_TTL 60
+#define ES_DEFAULT_MAX_LIFETIME 300
+#define ES_DEFAULT_MAX_SIZE 4096
+#define ES_TIME_MAX 9007199254740992LL	/* 2^53: iat and exp stay below */
+
+/* One seal key with the restrictions of its JWK. */
+struct edgeseal__key {
+	char *kid;
+	size_t kid_len;
+	uint8_t *k;
+	size_t k_len;
+	char *sub_prefix;	/* NULL: any subject */
+	size_t sub_prefix_len;
+	int require_act;	/* 1: seals must name the acting service */
+};
+
+struct edgeseal_keyset {
+	struct edgeseal__key *keys;
+	size_t count;
+};
+
+struct json_t;
+
+/*
+ * Wipe the base64url secret ("k") of every key of a parsed JWKS, or of a
+ * single JWK, in place just before it is freed: Jansson frees unwiped.
+ */
+void edgeseal__jwks_wipe(struct json_t *root);
+
+/* Format err like snprintf; tolerates err == NULL or errlen == 0. */
+void edgeseal__set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* The key with this kid (kid_len bytes), or NULL. */
+const struct edgeseal__key *
+edgeseal__keyset_find(const struct edgeseal_keyset *ks, const char *kid,
+		      size_t kid_len);
+
+/*
+ * Whether the key's restrictions allow a seal for sub (sub_len bytes) that
+ * does (has_act != 0) or does not name an acting service.
+ */
+int edgeseal__key_permits(const struct edgeseal__key *key, const char *sub,
+			  size_t sub_len, int has_act);
+
+/* HMAC-SHA256 of n bytes under key. Returns 0, or -1 on an OpenSSL error. */
+int edgeseal__hmac_sha256(const uint8_t *key, size_t key_len,
+			  const void *data, size_t n,
+			  uint8_t out[ES_HS256_LEN]);
+
+/*
+ * 1 when the two tags are equal: lengths first, then CRYPTO_memcmp, so the
+ * time taken says nothing about where they differ.
+ */
+int edgeseal__mac_equal(const uint8_t *a, size_t a_len, const uint8_t *b,
+			size_t b_len);
+
+/* 1 when the n bytes are well-formed UTF-8 without NUL. */
+int edgeseal__utf8_ok(const char *s, size_t n);
+
+/*
+ * 1 when s (n bytes) is an acceptable subject: 1..256 bytes of UTF-8 with
+ * no control character, no comma and no NUL.
+ */
+int edgeseal__subject_ok(const char *s, size_t n);
+
+/*
+ * Append s (n bytes of UTF-8) as a quoted JSON string at *pos in buf of
+ * size cap. Returns 0 and moves *pos, or -1 when s is not valid UTF-8 or
+ * the buffer is too small (then *pos is unchanged).
+ */
+int edgeseal__json_quote(char *buf, size_t cap, size_t *pos, const char *s,
+			 size_t n);
+
+/* What the seal verifier needs besides the key set; defaults applied. */
+struct edgeseal__verify_rules {
+	const char *issuer;
+	size_t issuer_len;
+	const char *audience;	/* NULL: aud must be absent */
+	size_t audience_len;
+	int64_t leeway;
+	int64_t max_lifetime;
+	size_t max_size;
+};
+
+/*
+ * Verify one seal against a key set at time now, in the order written in
+ * docs/seal-format.md. Pure: no I/O, no clock, no locks. On EDGESEAL_OK and
+ * when out is not NULL, *out receives a new identity.
+ */
+enum edgeseal_reason
+edgeseal__seal_verify(const struct edgeseal_keyset *ks,
+		      const struct edgeseal__verify_rules *rules,
+		      const char *seal, size_t seal_len, int64_t now,
+		      struct edgeseal_identity **out);
+
+/* The fields of a verified seal, copied out of the parsed claims. */
+struct edgeseal__identity_fields {
+	const char *sub, *iss, *aud, *act, *jti, *kid;
+	int64_t iat, exp;
+	const char *claims_json;	/* forwarded claims, "{}" when none */
+};
+
+/* A new identity holding copies of every field, or NULL (no memory). */
+struct edgeseal_identity *
+edgeseal__identity_new(const struct edgeseal__identity_fields *f);
+
+#endif

@@ -1,0 +1,284 @@
+/*
+ * keyset.c: seal key sets in memory: parse a JWKS of HS256 keys, look keys
+ * up by kid, check a key's restrictions, wipe and free.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#include "base64url.h"
+#include "internal.h"
+
+void
+edgeseal__set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* 1 when kid is 1..ES_KID_MAX printable ASCII bytes without quotes. */
+static int
+kid_ok(const char *kid, size_t len)
+{
+	if (len == 0 || len > ES_KID_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (kid[i] <= ' ' || kid[i] > '~' || kid[i] == '"' ||
+		    kid[i] == '\\')
+			return 0;
+	return 1;
+}
+
+/* Scrub the "k" string of one JWK inside Jansson's own buffer. */
+static void
+wipe_jwk(json_t *jwk)
+{
+	json_t *k = json_object_get(jwk, "k");
+
+	/* The buffer is Jansson's, but nobody reads it after this. */
+	if (json_is_string(k))
+		OPENSSL_cleanse((char *)json_string_value(k),
+				json_string_length(k));
+}
+
+void
+edgeseal__jwks_wipe(json_t *root)
+{
+	json_t *jwk;
+	size_t i;
+
+	wipe_jwk(root);
+	json_array_foreach(json_object_get(root, "keys"), i, jwk)
+		wipe_jwk(jwk);
+}
+
+static void
+key_clear(struct edgeseal__key *key)
+{
+	if (key->k != NULL)
+		OPENSSL_cleanse(key->k, key->k_len);
+	free(key->k);
+	free(key->kid);
+	free(key->sub_prefix);
+	memset(key, 0, sizeof(*key));
+}
+
+/* The secret of one JWK into key->k; NULL on success, else why not. */
+static const char *
+parse_secret(json_t *jwk, struct edgeseal__key *key)
+{
+	json_t *k = json_object_get(jwk, "k");
+	const char *text;
+	size_t len, max;
+
+	if (!json_is_string(k))
+		return "k must be a base64url string";
+	text = json_string_value(k);
+	len = json_string_length(k);
+	max = edgeseal__b64url_decoded_max(len);
+	if (max > ES_KEY_MAX)
+		return "k is longer than 256 bytes";
+
+	key->k = malloc(max > 0 ? max : 1);
+	if (key->k == NULL)
+		return "out of memory";
+	if (edgeseal__b64url_decode(text, len, key->k, max, &key->k_len) != 0)
+		return "k is not canonical base64url";
+	if (key->k_len < ES_KEY_MIN)
+		return "k is shorter than 32 bytes";
+	return NULL;
+}
+
+/* The edgeseal_* restriction members of one JWK; NULL or why not. */
+static const char *
+parse_restrictions(json_t *jwk, struct edgeseal__key *key)
+{
+	json_t *prefix = json_object_get(jwk, "edgeseal_sub_prefix");
+	json_t *act = json_object_get(jwk, "edgeseal_require_act");
+
+	if (prefix != NULL) {
+		if (!json_is_string(prefix) ||
+		    !edgeseal__subject_ok(json_string_value(prefix),
+					  json_string_length(prefix)))
+			return "edgeseal_sub_prefix must be a valid subject";
+		key->sub_prefix_len = json_string_length(prefix);
+		key->sub_prefix = strndup(json_string_value(prefix),
+					  key->sub_prefix_len);
+		if (key->sub_prefix == NULL)
+			return "out of memory";
+	}
+
+	if (act != NULL && !json_is_boolean(act))
+		return "edgeseal_require_act must be true or false";
+	key->require_act = json_is_true(act);
+	return NULL;
+}
+
+/* One JWK into key; NULL on success, else why not. */
+static const char *
+parse_key(json_t *jwk, struct edgeseal__key *key)
+{
+	json_t *kty = json_object_get(jwk, "kty");
+	json_t *alg = json_object_get(jwk, "alg");
+	json_t *kid = json_object_get(jwk, "kid");
+	const char *why;
+
+	if (!json_is_object(jwk))
+		return "not a JSON object";
+	if (!json_is_string(kty) || strcmp(json_string_value(kty), "oct") != 0)
+		return "kty must be \"oct\"";
+
+	/* An absent alg means HS256: it is the only algorithm of a seal key. */
+	if (alg != NULL && (!json_is_string(alg) ||
+			    strcmp(json_string_value(alg), "HS256") != 0))
+		return "alg must be \"HS256\"";
+	if (!json_is_string(kid) ||
+	    !kid_ok(json_string_value(kid), json_string_length(kid)))
+		return "kid must be 1-128 printable ASCII characters";
+
+	key->kid_len = json_string_length(kid);
+	key->kid = strndup(json_string_value(kid), key->kid_len);
+	if (key->kid == NULL)
+		return "out of memory";
+
+	why = parse_secret(jwk, key);
+	if (why == NULL)
+		why = parse_restrictions(jwk, key);
+	return why;
+}
+
+/* Parse every key of the "keys" array into ks; NULL or why not. */
+static const char *
+parse_keys(json_t *keys, struct edgeseal_keyset *ks, size_t *bad)
+{
+	const char *why;
+	json_t *jwk;
+	size_t i;
+
+	if (!json_is_array(keys))
+		return "\"keys\" must be an array";
+	if (json_array_size(keys) == 0)
+		return "the key set has no key";
+
+	ks->keys = calloc(json_array_size(keys), sizeof(*ks->keys));
+	if (ks->keys == NULL)
+		return "out of memory";
+
+	json_array_foreach(keys, i, jwk) {
+		*bad = i;
+		ks->count = i + 1;
+		why = parse_key(jwk, &ks->keys[i]);
+		if (why != NULL)
+			return why;
+		if (edgeseal__keyset_find(ks, ks->keys[i].kid,
+					  ks->keys[i].kid_len) != &ks->keys[i])
+			return "duplicate kid";
+	}
+	return NULL;
+}
+
+struct edgeseal_keyset *
+edgeseal_keyset_parse(const char *json, size_t len, char *err, size_t errlen)
+{
+	struct edgeseal_keyset *ks = NULL, *result = NULL;
+	const char *why = "out of memory";
+	size_t bad = SIZE_MAX;
+	json_error_t jerr;
+	json_t *root;
+
+	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		edgeseal__set_err(err, errlen, "line %d: %s", jerr.line, jerr.text);
+		goto out;
+	}
+
+	ks = calloc(1, sizeof(*ks));
+	if (ks != NULL && !json_is_object(root))
+		why = "not a JSON object";
+	else if (ks != NULL)
+		why = parse_keys(json_object_get(root, "keys"), ks, &bad);
+	if (why != NULL && bad != SIZE_MAX)
+		edgeseal__set_err(err, errlen, "key %zu: %s", bad, why);
+	else if (why != NULL)
+		edgeseal__set_err(err, errlen, "%s", why);
+	if (why != NULL)
+		goto out;
+
+	result = ks;
+	ks = NULL;
+out:
+	edgeseal_keyset_free(ks);
+	if (root != NULL)
+		edgeseal__jwks_wipe(root);
+	json_decref(root);
+	return result;
+}
+
+void
+edgeseal_keyset_free(struct edgeseal_keyset *ks)
+{
+	if (ks == NULL)
+		return;
+	for (size_t i = 0; i < ks->count; i++)
+		key_clear(&ks->keys[i]);
+	free(ks->keys);
+	free(ks);
+}
+
+size_t
+edgeseal_keyset_count(const struct edgeseal_keyset *ks)
+{
+	return ks != NULL ? ks->count : 0;
+}
+
+int
+edgeseal_keyset_has_kid(const struct edgeseal_keyset *ks, const char *kid)
+{
+	return kid != NULL &&
+	       edgeseal__keyset_find(ks, kid, strlen(kid)) != NULL;
+}
+
+const char *
+edgeseal_keyset_kid(const struct edgeseal_keyset *ks, size_t i)
+{
+	if (ks == NULL || i >= ks->count)
+		return NULL;
+	return ks->keys[i].kid;
+}
+
+const struct edgeseal__key *
+edgeseal__keyset_find(const struct edgeseal_keyset *ks, const char *kid,
+		      size_t kid_len)
+{
+	if (ks == NULL)
+		return NULL;
+
+	/* Key sets hold a handful of keys: a scan beats any index. */
+	for (size_t i = 0; i < ks->count; i++)
+		if (ks->keys[i].kid_len == kid_len &&
+		    memcmp(ks->keys[i].kid, kid, kid_len) == 0)
+			return &ks->keys[i];
+	return NULL;
+}
+
+int
+edgeseal__key_permits(const struct edgeseal__key *key, const char *sub,
+		      size_t sub_len, int has_act)
+{
+	if (key->require_act && !has_act)
+		return 0;
+	if (key->sub_prefix != NULL &&
+	    (sub_len < key->sub_prefix_len ||
+	     memcmp(sub, key->sub_prefix, key->sub_prefix_len) != 0))
+		return 0;
+	return 1;
+}

@@ -1,0 +1,293 @@
+/*
+ * keyset_file.c: key set files: read one only when its owner alone can
+ * read it, and add a fresh key by atomic replacement.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "base64url.h"
+#include "internal.h"
+
+#define KEYSET_FILE_MAX (1024 * 1024)
+
+/* NULL when st describes a file fit to hold secrets, else why not. */
+static const char *
+file_secrecy(const struct stat *st)
+{
+	if (!S_ISREG(st->st_mode))
+		return "not a regular file";
+	if ((st->st_mode & 077) != 0)
+		return "readable or writable by group or others (chmod 600)";
+	if (st->st_uid != geteuid())
+		return "owned by another user";
+	if (st->st_size > KEYSET_FILE_MAX)
+		return "larger than 1 MiB";
+	return NULL;
+}
+
+/* Read all of fd (size bytes expected) into a new buffer; NULL on error. */
+static char *
+read_all(int fd, size_t size, size_t *len)
+{
+	char *buf = malloc(size + 1);
+	size_t got = 0;
+	ssize_t n;
+
+	if (buf == NULL)
+		return NULL;
+	while (got < size) {
+		n = read(fd, buf + got, size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	*len = got;
+	buf[got] = '\0';
+	return buf;
+}
+
+/*
+ * Read the key set file at path after checking its type, mode and owner on
+ * the open descriptor (no window between check and read). Returns a buffer
+ * the caller wipes and frees, or NULL with "path: reason" in err.
+ */
+static char *
+read_secret_file(const char *path, size_t *len, char *err, size_t errlen)
+{
+	const char *why;
+	struct stat st;
+	char *buf = NULL;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		edgeseal__set_err(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+
+	if (fstat(fd, &st) != 0)
+		why = strerror(errno);
+	else
+		why = file_secrecy(&st);
+	if (why == NULL) {
+		buf = read_all(fd, (size_t)st.st_size, len);
+		why = buf == NULL ? "out of memory" : NULL;
+	}
+	if (why != NULL)
+		edgeseal__set_err(err, errlen, "%s: %s", path, why);
+	close(fd);
+	return buf;
+}
+
+struct edgeseal_keyset *
+edgeseal_keyset_load(const char *path, char *err, size_t errlen)
+{
+	struct edgeseal_keyset *ks = NULL;
+	char why[256];
+	size_t len = 0;
+	char *text;
+
+	text = read_secret_file(path, &len, err, errlen);
+	if (text == NULL)
+		return NULL;
+
+	ks = edgeseal_keyset_parse(text, len, why, sizeof(why));
+	if (ks == NULL)
+		edgeseal__set_err(err, errlen, "%s: %s", path, why);
+	OPENSSL_cleanse(text, len);
+	free(text);
+	return ks;
+}
+
+/* A new JWK with 32 random bytes under kid; NULL on failure. */
+static json_t *
+new_jwk(const char *kid)
+{
+	uint8_t secret[ES_KEY_MIN];
+	char k[ES_KEY_MIN * 2];
+	json_t *jwk = NULL;
+
+	if (RAND_bytes(secret, sizeof(secret)) == 1) {
+		edgeseal__b64url_encode(secret, sizeof(secret), k);
+		jwk = json_pack("{s:s, s:s, s:s, s:s}", "kty", "oct",
+				"kid", kid, "alg", "HS256", "k", k);
+	}
+	OPENSSL_cleanse(secret, sizeof(secret));
+	OPENSSL_cleanse(k, sizeof(k));
+	return jwk;
+}
+
+/* A random kid: 72 bits in base64url, so two keygens never collide. */
+static int
+random_kid(char out[13])
+{
+	uint8_t raw[9];
+
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		return -1;
+	edgeseal__b64url_encode(raw, sizeof(raw), out);
+	return 0;
+}
+
+/*
+ * The current set at path as JSON, or a new empty set when the file does
+ * not exist. NULL with "path: reason" in err otherwise.
+ */
+static json_t *
+current_jwks(const char *path, char *err, size_t errlen)
+{
+	struct edgeseal_keyset *ks = NULL;
+	json_t *root = NULL;
+	char why[256];
+	size_t len = 0;
+	char *text;
+
+	if (access(path, F_OK) != 0 && errno == ENOENT)
+		return json_pack("{s:[]}", "keys");
+
+	/* The old set must pass every file and content rule of a load. */
+	text = read_secret_file(path, &len, err, errlen);
+	if (text == NULL)
+		return NULL;
+	ks = edgeseal_keyset_parse(text, len, why, sizeof(why));
+	if (ks == NULL)
+		edgeseal__set_err(err, errlen, "%s: %s", path, why);
+	else
+		root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+
+	edgeseal_keyset_free(ks);
+	OPENSSL_cleanse(text, len);
+	free(text);
+	return root;
+}
+
+/* Write len bytes to a new 0600 file beside path, fsync, rename over it. */
+static int
+replace_file(const char *path, const char *text, size_t len)
+{
+	char *tmp = NULL, *dir_copy = NULL;
+	int fd = -1, dfd = -1, rc = -1;
+	size_t done = 0;
+	ssize_t n;
+
+	if (asprintf(&tmp, "%s.XXXXXX", path) < 0) {
+		tmp = NULL;
+		goto out;
+	}
+	fd = mkstemp(tmp);
+	if (fd < 0 || fchmod(fd, 0600) != 0)
+		goto out;
+	while (done < len) {
+		n = write(fd, text + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto out;
+		done += (size_t)n;
+	}
+	if (fsync(fd) != 0 || close(fd) != 0) {
+		fd = -1;
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0)
+		goto out;
+
+	/* The rename itself must reach the disk before we report success. */
+	dir_copy = strdup(path);
+	if (dir_copy != NULL)
+		dfd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0)
+		fsync(dfd);
+	free(tmp);
+	tmp = NULL;
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	if (tmp != NULL)
+		unlink(tmp);
+	free(tmp);
+	free(dir_copy);
+	return rc;
+}
+
+/* Check the new set text as a loader would, then write it to path. */
+static enum edgeseal_reason
+store_jwks(const char *path, const char *text, char *err, size_t errlen)
+{
+	struct edgeseal_keyset *ks;
+	char why[256];
+
+	ks = edgeseal_keyset_parse(text, strlen(text), why, sizeof(why));
+	if (ks == NULL) {
+		edgeseal__set_err(err, errlen, "%s: %s", path, why);
+		return EDGESEAL_NO_KEY;
+	}
+	edgeseal_keyset_free(ks);
+
+	if (replace_file(path, text, strlen(text)) != 0) {
+		edgeseal__set_err(err, errlen, "%s: %s", path, strerror(errno));
+		return EDGESEAL_NO_KEY;
+	}
+	return EDGESEAL_OK;
+}
+
+enum edgeseal_reason
+edgeseal_keyset_add_key(const char *path, const char *kid, char *kid_out,
+			size_t kid_out_len, char *err, size_t errlen)
+{
+	enum edgeseal_reason rc = EDGESEAL_INTERNAL_ERROR;
+	json_t *root = NULL, *jwk = NULL;
+	char generated[13];
+	char *text = NULL;
+
+	root = current_jwks(path, err, errlen);
+	if (root == NULL) {
+		rc = EDGESEAL_NO_KEY;
+		goto out;
+	}
+	if (kid == NULL && random_kid(generated) != 0)
+		goto out;
+	if (kid == NULL)
+		kid = generated;
+
+	jwk = new_jwk(kid);
+	if (jwk == NULL || json_array_append(json_object_get(root, "keys"),
+					     jwk) != 0)
+		goto out;
+	text = json_dumps(root, JSON_INDENT(2));
+	if (text == NULL)
+		goto out;
+
+	rc = store_jwks(path, text, err, errlen);
+	if (rc == EDGESEAL_OK && kid_out != NULL && kid_out_len > 0)
+		snprintf(kid_out, kid_out_len, "%s", kid);
+out:
+	if (rc == EDGESEAL_INTERNAL_ERROR)
+		edgeseal__set_err(err, errlen, "%s: cannot create a key", path);
+	if (text != NULL)
+		OPENSSL_cleanse(text, strlen(text));
+	free(text);
+	if (jwk != NULL)
+		edgeseal__jwks_wipe(jwk);
+	json_decref(jwk);
+	if (root != NULL)
+		edgeseal__jwks_wipe(root);
+	json_decref(root);
+	return rc;
+}

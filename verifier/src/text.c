@@ -1,0 +1,127 @@
+/*
+ * text.c: the string rules of the seal format: UTF-8, subjects, and JSON
+ * string quoting for the minting path (which builds its JSON by hand).
+ */
+#include <string.h>
+
+#include "internal.h"
+
+/* Length of the UTF-8 sequence that starts at s (n bytes left), or 0. */
+static size_t
+utf8_seq_len(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return s[0] != 0;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+
+	/* Overlong forms, UTF-16 surrogates and beyond U+10FFFF. */
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+int
+edgeseal__utf8_ok(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, step;
+
+	while (i < n) {
+		step = utf8_seq_len(p + i, n - i);
+		if (step == 0)
+			return 0;
+		i += step;
+	}
+	return 1;
+}
+
+int
+edgeseal__subject_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > ES_SUB_MAX)
+		return 0;
+
+	/*
+	 * Commas and control characters would let a subject split or fold
+	 * when a proxy joins repeated X-User-Id headers into one line.
+	 */
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f || c == ',')
+			return 0;
+	}
+	return edgeseal__utf8_ok(s, n);
+}
+
+/* Write the JSON form of byte c into esc; returns its length (1..6). */
+static size_t
+escape_byte(unsigned char c, char esc[6])
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *two = NULL;
+
+	switch (c) {
+	case '"': two = "\\\""; break;
+	case '\\': two = "\\\\"; break;
+	case '\n': two = "\\n"; break;
+	case '\r': two = "\\r"; break;
+	case '\t': two = "\\t"; break;
+	}
+	if (two != NULL) {
+		memcpy(esc, two, 2);
+		return 2;
+	}
+
+	if (c < 0x20 || c == 0x7f) {
+		memcpy(esc, "\\u00", 4);
+		esc[4] = hex[c >> 4];
+		esc[5] = hex[c & 15];
+		return 6;
+	}
+	esc[0] = (char)c;
+	return 1;
+}
+
+int
+edgeseal__json_quote(char *buf, size_t cap, size_t *pos, const char *s,
+		     size_t n)
+{
+	size_t at = *pos, len;
+	char esc[6];
+
+	if (!edgeseal__utf8_ok(s, n) || at >= cap)
+		return -1;
+
+	buf[at++] = '"';
+	for (size_t i = 0; i < n; i++) {
+		len = escape_byte((unsigned char)s[i], esc);
+		if (cap - at < len)
+			return -1;
+		memcpy(buf + at, esc, len);
+		at += len;
+	}
+	if (cap - at < 1)
+		return -1;
+	buf[at++] = '"';
+	*pos = at;
+	return 0;
+}
