@@ -5,8 +5,10 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,27 +72,6 @@ ex_join_url(const char *base, const char *path, char *out, size_t outlen)
 	if (written < 0 || (size_t)written >= outlen)
 		return -1;
 	return 0;
-}
-
-struct edgeseal_verifier *
-ex_verifier_open(const char *prog, const char *path,
-		 const struct edgeseal_verifier_opts *opts)
-{
-	char err[256] = "";
-	struct edgeseal_keyset *ks;
-	struct edgeseal_verifier *v;
-
-	ks = edgeseal_keyset_load(path, err, sizeof(err));
-	if (ks == NULL) {
-		fprintf(stderr, "%s: %s\n", prog, err);
-		return NULL;
-	}
-
-	/* The verifier owns ks from here, even when it fails. */
-	v = edgeseal_verifier_new(opts, ks);
-	if (v == NULL)
-		fprintf(stderr, "%s: cannot create the verifier\n", prog);
-	return v;
 }
 
 /* Count one more occurrence of a header, keeping the first value. */
@@ -334,10 +315,33 @@ out:
 	return ret;
 }
 
-struct MHD_Daemon *
-ex_http_start(const char *prog, const struct sockaddr_in *addr,
-	      MHD_AccessHandlerCallback handler, void *cls)
+/* Load svc's key set into a new verifier. 0, or -1 after a message. */
+static int
+verifier_open(struct ex_service *svc)
 {
+	char err[256] = "";
+	struct edgeseal_keyset *ks;
+
+	ks = edgeseal_keyset_load(svc->keyset_path, err, sizeof(err));
+	if (ks == NULL) {
+		fprintf(stderr, "%s: %s\n", svc->name, err);
+		return -1;
+	}
+
+	/* The verifier owns ks from here, even when it fails. */
+	svc->verifier = edgeseal_verifier_new(&svc->opts, ks);
+	if (svc->verifier == NULL) {
+		fprintf(stderr, "%s: cannot create the verifier\n", svc->name);
+		return -1;
+	}
+	return 0;
+}
+
+static struct MHD_Daemon *
+http_start(const struct ex_service *svc, MHD_AccessHandlerCallback handler,
+	   void *cls)
+{
+	const struct sockaddr_in *addr = &svc->addr;
 	struct MHD_Daemon *d;
 
 	d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG,
@@ -347,31 +351,129 @@ ex_http_start(const char *prog, const struct sockaddr_in *addr,
 			     MHD_OPTION_THREAD_POOL_SIZE, (unsigned)EX_THREADS,
 			     MHD_OPTION_END);
 	if (d == NULL)
-		fprintf(stderr, "%s: cannot listen on %s:%u\n", prog,
+		fprintf(stderr, "%s: cannot listen on %s:%u\n", svc->name,
 			inet_ntoa(addr->sin_addr), ntohs(addr->sin_port));
 	return d;
 }
 
-void
-ex_block_signals(sigset_t *set)
+/* SIGHUP: load the key set again; a broken file keeps the old one. */
+static void
+reload(const struct ex_service *svc)
 {
-	sigemptyset(set);
-	sigaddset(set, SIGHUP);
-	sigaddset(set, SIGINT);
-	sigaddset(set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, set, NULL);
+	char err[256] = "";
+
+	if (edgeseal_verifier_reload(svc->verifier, svc->keyset_path, err,
+				     sizeof(err)) != EDGESEAL_OK) {
+		fprintf(stderr, "%s reload failed error=\"%s\"\n", svc->name,
+			err);
+		return;
+	}
+	fprintf(stderr, "%s reload ok keyset=%s\n", svc->name,
+		svc->keyset_path);
 }
 
-void
-ex_wait_signals(const sigset_t *set, void (*on_hup)(void *ctx), void *ctx)
+/*
+ * Take SIGHUP, SIGINT and SIGTERM with sigwait() rather than a handler, so
+ * a reload runs as ordinary code. Returns on SIGINT or SIGTERM.
+ */
+static void
+wait_signals(const struct ex_service *svc, const sigset_t *set)
 {
 	int sig;
 
 	for (;;) {
-		if (sigwait(set, &sig) != 0)
+		if (sigwait(set, &sig) != 0 || sig != SIGHUP)
 			return;
-		if (sig != SIGHUP)
-			return;
-		on_hup(ctx);
+		reload(svc);
 	}
+}
+
+static void
+usage(const char *name, const char *extra)
+{
+	fprintf(stderr, "usage: edgeseal-example-%s --listen IP:PORT "
+		"--keyset FILE%s%s%s [--iss ISS] [--aud AUD] [--leeway S]\n",
+		name, extra != NULL ? " --" : "", extra != NULL ? extra : "",
+		extra != NULL ? " URL" : "");
+}
+
+int
+ex_service_parse(struct ex_service *svc, int argc, char **argv,
+		 const char *extra, const char **extra_value)
+{
+	/* With extra NULL, its entry ends the table like the last one. */
+	const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "keyset", required_argument, NULL, 'k' },
+		{ "iss", required_argument, NULL, 'i' },
+		{ "aud", required_argument, NULL, 'a' },
+		{ "leeway", required_argument, NULL, 'w' },
+		{ extra, required_argument, NULL, 'x' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *listen = NULL;
+	int c;
+
+	svc->opts.leeway = 5;
+	if (extra != NULL)
+		*extra_value = NULL;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'l': listen = optarg; break;
+		case 'k': svc->keyset_path = optarg; break;
+		case 'i': svc->opts.issuer = optarg; break;
+		case 'a': svc->opts.audience = optarg; break;
+		case 'x': *extra_value = optarg; break;
+		case 'w':
+			if (ex_parse_uint(optarg, 3600, &svc->opts.leeway) != 0)
+				goto bad;
+			break;
+		default: goto bad;
+		}
+	}
+
+	if (optind != argc || listen == NULL || svc->keyset_path == NULL ||
+	    (extra != NULL && *extra_value == NULL))
+		goto bad;
+	if (ex_parse_listen(listen, &svc->addr) != 0)
+		goto bad;
+	return 0;
+bad:
+	usage(svc->name, extra);
+	return -1;
+}
+
+int
+ex_service_run(struct ex_service *svc, MHD_AccessHandlerCallback handler,
+	       void *cls)
+{
+	struct MHD_Daemon *daemon = NULL;
+	sigset_t sigs;
+	int ret = 1;
+
+	if (verifier_open(svc) != 0)
+		goto out;
+
+	/* Blocked before the server's threads exist, so they inherit it. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+	daemon = http_start(svc, handler, cls);
+	if (daemon == NULL)
+		goto out;
+	fprintf(stderr, "%s listening port=%u\n", svc->name,
+		(unsigned)ntohs(svc->addr.sin_port));
+
+	wait_signals(svc, &sigs);
+	fprintf(stderr, "%s stopping\n", svc->name);
+	ret = 0;
+out:
+	if (daemon != NULL)
+		MHD_stop_daemon(daemon);
+	edgeseal_verifier_free(svc->verifier);
+	svc->verifier = NULL;
+	return ret;
 }

@@ -9,7 +9,6 @@
 #define EX_HTTP_UTIL_H
 
 #include <netinet/in.h>
-#include <signal.h>
 #include <stddef.h>
 
 #include <microhttpd.h>
@@ -29,14 +28,6 @@ int ex_parse_listen(const char *spec, struct sockaddr_in *out);
 
 /* Parse a decimal number in [0, max] into out. Returns 0 or -1. */
 int ex_parse_uint(const char *s, unsigned int max, unsigned int *out);
-
-/*
- * Load the key set at path and wrap it in a verifier with opts. Returns the
- * verifier, or NULL after printing why on stderr.
- */
-struct edgeseal_verifier *
-ex_verifier_open(const char *prog, const char *path,
-		 const struct edgeseal_verifier_opts *opts);
 
 /*
  * Fill req from the request's headers: every occurrence of each of the
@@ -90,26 +81,34 @@ int ex_get_sealed(const char *url, const struct edgeseal_request *hdrs,
 		  long *status, char **body, char *err, size_t errlen);
 
 /*
- * Start an HTTP server on addr calling handler(cls, ...) for each request,
- * from a small pool of threads. Returns NULL after printing why.
+ * What users and orders share: where they listen and the key set they
+ * verify seals with.
  */
-struct MHD_Daemon *ex_http_start(const char *prog,
-				 const struct sockaddr_in *addr,
-				 MHD_AccessHandlerCallback handler, void *cls);
+struct ex_service {
+	const char *name;		/* "users", "orders": the log prefix */
+	const char *keyset_path;
+	struct sockaddr_in addr;
+	struct edgeseal_verifier_opts opts;
+	struct edgeseal_verifier *verifier;	/* set by ex_service_run */
+};
 
 /*
- * Block SIGHUP, SIGINT and SIGTERM in the calling thread, and so in every
- * thread it starts afterwards; call before ex_http_start. The set is
- * written to set for ex_wait_signals.
+ * Parse --listen IP:PORT --keyset FILE [--iss I] [--aud A] [--leeway S]
+ * into svc (leeway defaults to 5 s), and when extra is not NULL one more
+ * required option --<extra> URL (the address of another service) whose
+ * value is stored in *extra_value.
+ * Returns 0, or -1 after printing the usage.
  */
-void ex_block_signals(sigset_t *set);
+int ex_service_parse(struct ex_service *svc, int argc, char **argv,
+		     const char *extra, const char **extra_value);
 
 /*
- * Wait for the signals in set: call on_hup(ctx) for each SIGHUP, return on
- * SIGINT or SIGTERM. Signals are taken synchronously with sigwait(), so
- * on_hup runs as ordinary code, not inside a signal handler.
+ * Load the key set and serve: handler(cls, ...) answers each request from
+ * a small pool of threads, until SIGINT or SIGTERM. SIGHUP reloads the key
+ * set; a file that does not load keeps the old keys. Returns the exit
+ * status for main().
  */
-void ex_wait_signals(const sigset_t *set, void (*on_hup)(void *ctx),
-		     void *ctx);
+int ex_service_run(struct ex_service *svc, MHD_AccessHandlerCallback handler,
+		   void *cls);
 
 #endif

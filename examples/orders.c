@@ -14,7 +14,6 @@
  * "users_status":200}, or 502 with the same shape when users refused or
  * could not be reached. SIGHUP reloads the key set.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,12 +24,9 @@
 
 #include "http_util.h"
 
-#define PROG "edgeseal-example-orders"
-
 struct orders {
-	const char *keyset_path;
-	char users_url[512];	/* base URL + /users/me */
-	struct edgeseal_verifier *verifier;
+	struct ex_service svc;
+	char users_url[512];	/* the --users base URL + /users/me */
 };
 
 /*
@@ -75,7 +71,7 @@ out:
 
 /* Call users with the caller's three headers; answer from its reply. */
 static enum MHD_Result
-answer(struct MHD_Connection *conn, const struct orders *svc,
+answer(struct MHD_Connection *conn, const struct orders *o,
        const struct edgeseal_request *req,
        const struct edgeseal_identity *id, unsigned int *status)
 {
@@ -85,7 +81,7 @@ answer(struct MHD_Connection *conn, const struct orders *svc,
 	char err[CURL_ERROR_SIZE];
 	enum MHD_Result ret;
 
-	if (ex_get_sealed(svc->users_url, req, &users_status, &users_body,
+	if (ex_get_sealed(o->users_url, req, &users_status, &users_body,
 			  err, sizeof(err)) != 0)
 		fprintf(stderr, "orders users-call failed error=\"%s\"\n", err);
 
@@ -110,7 +106,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
        const char *method, const char *version, const char *upload,
        size_t *upload_size, void **req_cls)
 {
-	struct orders *svc = cls;
+	const struct orders *o = cls;
 	struct edgeseal_request req;
 	struct edgeseal_identity *id = NULL;
 	enum edgeseal_reason reason;
@@ -121,7 +117,8 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;
 
 	ex_collect_headers(conn, &req);
-	reason = edgeseal_verify_request(svc->verifier, &req, time(NULL), &id);
+	reason = edgeseal_verify_request(o->svc.verifier, &req, time(NULL),
+					 &id);
 	if (reason != EDGESEAL_OK) {
 		status = MHD_HTTP_UNAUTHORIZED;
 		ret = ex_reply_refused(conn, reason);
@@ -135,116 +132,32 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
 		goto out;
 	}
 
-	ret = answer(conn, svc, &req, id, &status);
+	ret = answer(conn, o, &req, id, &status);
 out:
-	ex_log_request("orders", method, url, status, reason, id, req.seal);
+	ex_log_request(o->svc.name, method, url, status, reason, id, req.seal);
 	edgeseal_identity_free(id);
 	return ret;
-}
-
-static void
-reload(void *ctx)
-{
-	struct orders *svc = ctx;
-	char err[256] = "";
-
-	if (edgeseal_verifier_reload(svc->verifier, svc->keyset_path, err,
-				     sizeof(err)) != EDGESEAL_OK) {
-		fprintf(stderr, "orders reload failed error=\"%s\"\n", err);
-		return;
-	}
-	fprintf(stderr, "orders reload ok keyset=%s\n", svc->keyset_path);
-}
-
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: " PROG " --listen IP:PORT --keyset FILE "
-			"--users URL [--iss ISS] [--aud AUD] [--leeway S]\n");
-}
-
-static int
-parse_args(int argc, char **argv, struct orders *svc,
-	   struct edgeseal_verifier_opts *opts, struct sockaddr_in *addr)
-{
-	static const struct option longopts[] = {
-		{ "listen", required_argument, NULL, 'l' },
-		{ "keyset", required_argument, NULL, 'k' },
-		{ "users", required_argument, NULL, 'u' },
-		{ "iss", required_argument, NULL, 'i' },
-		{ "aud", required_argument, NULL, 'a' },
-		{ "leeway", required_argument, NULL, 'w' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *listen = NULL;
-	const char *users = NULL;
-	int c;
-
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'l': listen = optarg; break;
-		case 'k': svc->keyset_path = optarg; break;
-		case 'u': users = optarg; break;
-		case 'i': opts->issuer = optarg; break;
-		case 'a': opts->audience = optarg; break;
-		case 'w':
-			if (ex_parse_uint(optarg, 3600, &opts->leeway) != 0)
-				goto bad;
-			break;
-		default: goto bad;
-		}
-	}
-
-	if (optind != argc || listen == NULL || svc->keyset_path == NULL ||
-	    users == NULL)
-		goto bad;
-	if (ex_parse_listen(listen, addr) != 0 ||
-	    ex_join_url(users, "/users/me", svc->users_url,
-			sizeof(svc->users_url)) != 0) {
-		fprintf(stderr, PROG ": bad --listen or --users\n");
-		return -1;
-	}
-	return 0;
-bad:
-	usage();
-	return -1;
 }
 
 int
 main(int argc, char **argv)
 {
-	struct edgeseal_verifier_opts opts = { .leeway = 5 };
-	struct orders svc = { 0 };
-	struct sockaddr_in addr;
-	struct MHD_Daemon *daemon = NULL;
-	sigset_t sigs;
-	int ret = 2;
+	struct orders o = { .svc = { .name = "orders" } };
+	const char *users;
+	int ret;
 
-	if (parse_args(argc, argv, &svc, &opts, &addr) != 0)
-		goto out;
+	if (ex_service_parse(&o.svc, argc, argv, "users", &users) != 0)
+		return 2;
+	if (ex_join_url(users, "/users/me", o.users_url,
+			sizeof(o.users_url)) != 0) {
+		fprintf(stderr, "orders: --users URL too long\n");
+		return 2;
+	}
 
 	/* libcurl's global set-up is not thread-safe: once, before threads. */
-	ret = 1;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		goto out;
-	svc.verifier = ex_verifier_open(PROG, svc.keyset_path, &opts);
-	if (svc.verifier == NULL)
-		goto out;
-
-	ex_block_signals(&sigs);
-	daemon = ex_http_start(PROG, &addr, handle, &svc);
-	if (daemon == NULL)
-		goto out;
-	fprintf(stderr, "orders listening port=%u users=%s\n",
-		(unsigned)ntohs(addr.sin_port), svc.users_url);
-
-	ex_wait_signals(&sigs, reload, &svc);
-	fprintf(stderr, "orders stopping\n");
-	ret = 0;
-out:
-	if (daemon != NULL)
-		MHD_stop_daemon(daemon);
-	edgeseal_verifier_free(svc.verifier);
+		return 1;
+	ret = ex_service_run(&o.svc, handle, &o);
 	curl_global_cleanup();
 	return ret;
 }

@@ -27,18 +27,27 @@ OTHER_MAX = 0.2
 
 
 def load(path):
-    points, notes = {}, []
+    """Points (best round per key, with the spread) and notes."""
+    runs, notes = {}, []
     with open(path) as f:
         for raw in f:
             cols = raw.rstrip("\n").split("\t")
             if len(cols) == 11:
-                points[cols[0]] = {
+                runs.setdefault(cols[0], []).append({
                     "rps": float(cols[1]), "p50": int(cols[2]),
                     "p99": int(cols[3]), "err": int(cols[4]) + int(cols[5]),
                     "hap": cols[6], "agent": cols[7], "ups": cols[8],
-                    "wrk": cols[9], "other": float(cols[10])}
+                    "wrk": cols[9], "other": float(cols[10])})
             elif len(cols) == 2:
                 notes.append((cols[0], cols[1]))
+    points = {}
+    for key, rs in runs.items():
+        best = max(rs, key=lambda r: r["rps"])
+        best["spread"] = 1 - min(r["rps"] for r in rs) / best["rps"]
+        best["rounds"] = len(rs)
+        # A failure in any round invalidates the point.
+        best["err"] = max(r["err"] for r in rs)
+        points[key] = best
     return points, notes
 
 
@@ -68,9 +77,9 @@ def label(key):
 
 
 def point_table(points, secs):
-    out = ["%-35s %7s %6s %6s %6s  %s" % (
-        "path", "req/s", "p50", "p99", "errors",
-        "cores: haproxy agent upstr wrk other")]
+    out = ["%-35s %7s %6s %6s %6s %6s %5s %5s %5s %5s %5s" % (
+        "path", "req/s", "spread", "p50", "p99", "errors",
+        "hap", "agent", "upstr", "wrk", "other")]
     keys = ["a"] + ["%s.%s.%s" % (p, a, m) for p, _ in PATHS
                     for a, _ in ALGS for m, _ in MODES]
     noisy = False
@@ -82,12 +91,18 @@ def point_table(points, secs):
         if p["other"] > OTHER_MAX:
             flag += "  *"
             noisy = True
-        out.append("%-35s %7.0f %6.2f %6.2f %6d  %14s %5s %5s %4s %5.2f%s"
-                   % (label(key), p["rps"], p["p50"] / 1000,
+        spread = "%5.0f%%" % (100 * p["spread"]) if p["rounds"] > 1 \
+            else "-"
+        out.append("%-35s %7.0f %6s %6.2f %6.2f %6d %5s %5s %5s %5s %5.2f%s"
+                   % (label(key), p["rps"], spread, p["p50"] / 1000,
                       p["p99"] / 1000, p["err"], p["hap"], p["agent"],
                       p["ups"], p["wrk"], p["other"], flag))
-    out.append("(p50, p99 in ms; cores = CPU seconds per second during "
-               "the point)")
+    out.append("Best of the rounds; spread: how much lower the worst "
+               "round was. p50, p99 in ms.")
+    out.append("Cores used during the point (CPU seconds per second): hap "
+               "HAProxy, agent edgeseal-spoa,")
+    out.append("upstr the upstream, wrk the client, other everything else "
+               "on the machine.")
     if noisy:
         out.append("* more than %.2f cores went to other work on the "
                    "machine during this point: treat it as noisy"
@@ -169,6 +184,11 @@ def memory_lines(notes):
                       int(note(notes, "rss.rss_kib")) / 1024,
                       int(note(notes, "rss.hwm_kib")) / 1024,
                       int(note(notes, "rss.base_kib")) / 1024))
+        out.append("  wrk: %s" % note(notes, "rss.wrk", "")[6:])
+        hm = note(notes, "rss.cache", "- -").split()
+        if "-" not in hm:
+            out.append("  agent cache counters after it: %s hits, %s "
+                       "misses" % (hm[0], hm[1]))
     out += churn_lines(notes)
     return [""] + out if out else []
 
@@ -215,8 +235,9 @@ def main():
     points, notes = load(sys.argv[1])
     secs = int(note(notes, "run.secs", "10"))
     head = [
-        "edgeseal benchmark, %s run (%d s per point, wrk -t1 -c32), %s"
-        % (note(notes, "run.mode"), secs, note(notes, "run.date")),
+        "edgeseal benchmark, %s run (%s x %d s per point, wrk -t1 -c32), %s"
+        % (note(notes, "run.mode"), note(notes, "run.rounds", "1"), secs,
+           note(notes, "run.date")),
         "machine: %s cores, %s; HAProxy %s; commit %s"
         % (note(notes, "run.nproc"), note(notes, "run.cpu"),
            note(notes, "run.haproxy"), note(notes, "run.commit")),

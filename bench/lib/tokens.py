@@ -8,7 +8,9 @@ the HS256 secret written first as printable text so that HAProxy's
 jwt_verify can take it from an environment variable, and the seal key set.
 DIR/tokens/<kid>-one.txt holds one token (the cache-hit case),
 <kid>-many.txt N distinct tokens (the every-token-new case), and
-es1-rss.txt the tokens pushed through the cache for the memory figure.
+hs1-rss.txt the tokens pushed through the cache for the memory figure
+(HS256: the cheapest to sign and to check, and the cache keeps the same
+record, keyed by the token's SHA-256, whatever the algorithm).
 
 Signing RS256 costs about a millisecond, so the files are kept and reused
 while every token stays valid for at least another hour; they live 23 h.
@@ -99,7 +101,7 @@ def wanted(args):
     for kid in ("rs1", "es1", "hs1"):
         files[kid + "-one.txt"] = (kid, 1)
         files[kid + "-many.txt"] = (kid, args.many)
-    files["es1-rss.txt"] = ("es1", args.rss)
+    files["hs1-rss.txt"] = ("hs1", args.rss)
     return files
 
 

@@ -14,6 +14,8 @@ DISCONNECT) to stand in for edgeseal-spoa, and can misbehave on purpose:
              applied before the bad one, so only valid is set)
   hang       never answer a NOTIFY
   badvalues  valid=true with a sub holding CR LF and a seal that is no JWS
+  badseal    valid=true, a plain sub, a seal "abc!def!ghi" (three parts but
+             not base64url)
   disconnect answer a NOTIFY with AGENT-DISCONNECT
 
 Usage: fake_spoa.py --mode MODE [--port P] [--delay S]
@@ -243,6 +245,9 @@ class Conn:
                        set_var("sub", typed_str("alice\r\nX-Internal-Call: "
                                                 "true")) +
                        set_var("seal", typed_str("not a seal")))
+        elif mode == "badseal":
+            actions = (set_bool("valid") + set_var("sub", typed_str("alice")) +
+                       set_var("seal", typed_str("abc!def!ghi")))
         else:
             return
         self.send(frame(T_ACK, sid, fid, actions))
@@ -302,7 +307,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mode", default="good",
                     choices=["good", "close", "empty", "malformed", "partial",
-                             "hang", "badvalues", "disconnect"])
+                             "hang", "badvalues", "badseal",
+                             "disconnect"])
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--delay", type=float, default=0.0)
     opts = ap.parse_args()

@@ -118,43 +118,53 @@ def connect(addr, timeout):
     return s
 
 
+def read_response(s):
+    """Read one response from a connected socket (Content-Length bodies,
+    or until EOF when there is none)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            raise AssertionError("connection closed before a response: %r"
+                                 % data)
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = [tuple(x.strip() for x in line.split(":", 1))
+               for line in lines[1:]]
+    length = None
+    for k, v in headers:
+        if k.lower() == "content-length":
+            length = int(v)
+    while length is None or len(body) < length:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return Response(status, headers, body if length is None else body[:length])
+
+
 def http_raw(addr, raw, timeout=10.0):
     """Send raw request bytes, return the parsed response (one)."""
     with connect(addr, timeout) as s:
         s.sendall(raw)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = s.recv(65536)
-            if not chunk:
-                raise AssertionError("connection closed before a response: "
-                                     "%r" % data)
-            data += chunk
-        head, body = data.split(b"\r\n\r\n", 1)
-        lines = head.decode("latin-1").split("\r\n")
-        status = int(lines[0].split()[1])
-        headers = [tuple(x.strip() for x in line.split(":", 1))
-                   for line in lines[1:]]
-        length = None
-        for k, v in headers:
-            if k.lower() == "content-length":
-                length = int(v)
-        while length is None or len(body) < length:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            body += chunk
-        return Response(status, headers, body[:length] if length else body)
+        return read_response(s)
+
+
+def build_request(path="/", headers=(), method="GET", close=True):
+    """Request bytes; headers is a list of (name, value), sent exactly as
+    given (any spelling, duplicates allowed)."""
+    lines = ["%s %s HTTP/1.1" % (method, path), "Host: edge.test"]
+    lines += ["%s: %s" % (k, v) for k, v in headers]
+    if close and not any(k.lower() == "connection" for k, _ in headers):
+        lines.append("Connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
 def request(addr, path="/", headers=(), method="GET", timeout=10.0):
-    """One HTTP/1.1 request; headers is a list of (name, value), sent
-    exactly as given (any spelling, duplicates allowed)."""
-    lines = ["%s %s HTTP/1.1" % (method, path), "Host: edge.test"]
-    lines += ["%s: %s" % (k, v) for k, v in headers]
-    if not any(k.lower() == "connection" for k, _ in headers):
-        lines.append("Connection: close")
-    raw = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-    return http_raw(addr, raw, timeout)
+    """One HTTP/1.1 request on its own connection."""
+    return http_raw(addr, build_request(path, headers, method), timeout)
 
 
 # ------------------------------------------------------------ upstream ----

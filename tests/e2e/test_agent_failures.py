@@ -38,7 +38,7 @@ class AgentFailures(harness.StackTest):
 
     def test_agent_stopped(self):
         st = self.stack
-        st.start_haproxy(timeout="1s", inter="100ms")
+        st.start_haproxy(timeout="5s", inter="100ms")
         self.assertEqual(st.get("/api/me", self.bearer()).status, 200)
 
         st.agent.signal(signal.SIGTERM)
@@ -48,8 +48,9 @@ class AgentFailures(harness.StackTest):
         start = time.monotonic()
         r = st.get("/api/me", self.bearer())
         self.assertEqual(r.status, 503)
-        # The health check made it fail fast, not after timeout processing.
-        self.assertLess(time.monotonic() - start, 0.5)
+        # The health check made it fail fast, well within the 5 s of
+        # timeout processing (the margin absorbs a loaded machine).
+        self.assertLess(time.monotonic() - start, 2.5)
         self.assertEqual(st.upstream.count(), 1)
         self.assertEqual(st.get("/public/x").status, 200)
         self.assertEqual(st.upstream.count(), 2)

@@ -44,6 +44,9 @@ class Misbehaving(harness.StackTest):
     def test_hostile_values(self):
         self.refused("badvalues")
 
+    def test_seal_that_is_no_jws(self):
+        self.refused("badseal")
+
     def test_agent_disconnect(self):
         self.refused("disconnect")
 
@@ -60,7 +63,7 @@ class Health(harness.StackTest):
         st = self.stack
         st.start_upstream()
         agent = st.start_fake_agent("good")
-        st.start_haproxy(timeout="2s", inter="100ms")
+        st.start_haproxy(timeout="5s", inter="100ms")
         self.assertEqual(st.get("/api/me", TOKEN).status, 200)
         self.assertRegex(agent.log(), r"event=hello conn=\d+ healthcheck=1")
 
@@ -68,12 +71,13 @@ class Health(harness.StackTest):
         agent.signal(signal.SIGKILL)
         st.wait_agent_state("DOWN")
 
-        # Down agent: refused at once, not after the 2 s processing budget.
+        # Down agent: refused at once, not after the 5 s processing budget
+        # (the margin absorbs a loaded machine).
         start = time.monotonic()
         r = st.get("/api/me", TOKEN)
         elapsed = time.monotonic() - start
         self.assertEqual(r.status, 503)
-        self.assertLess(elapsed, 1.0)
+        self.assertLess(elapsed, 2.5)
 
         st.procs.append(harness.Proc(
             "fake-agent-2", [harness.PYTHON, harness.os.path.join(

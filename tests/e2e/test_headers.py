@@ -79,11 +79,31 @@ class Headers(harness.StackTest):
 
     def test_odd_paths_are_not_public(self):
         for path in ("/public/../admin", "/public/%2e%2e/admin",
-                     "/public/..%2fadmin", "/public\\..\\admin",
-                     "/PUBLIC/x", "//public/x"):
+                     "/public/%2E./admin", "/public/..%2fadmin",
+                     "/public/%252e%252e/admin", "/PUBLIC/x", "//public/x"):
             r = self.stack.get(path, spoofed())
             self.assertEqual(r.status, 401, path)
+        # HAProxy may refuse a raw backslash itself (400); never public.
+        r = self.stack.get("/public/x\\..\\admin", spoofed())
+        self.assertIn(r.status, (400, 401))
         self.assertEqual(self.stack.upstream.count(), 0)
+        self.assertEqual(self.stack.get("/public/ok..x").status, 200)
+
+    def test_keep_alive_does_not_carry_identity(self):
+        """Variables are per transaction: a second request on the same
+        client connection starts from nothing."""
+        with harness.connect(self.stack.front, 10.0) as s:
+            s.sendall(harness.build_request(
+                "/api/1", [("Authorization", "Bearer ok.alice")],
+                close=False))
+            first = harness.read_response(s)
+            s.sendall(harness.build_request("/api/2", [("X_User_Id", "x")]))
+            second = harness.read_response(s)
+        self.assertEqual(first.status, 200)
+        self.assertEqual(second.status, 401)
+        self.assertEqual(second.header("WWW-Authenticate"), "Bearer")
+        self.assertEqual([r["path"] for r in self.stack.upstream.seen],
+                         ["/api/1"])
 
     def test_missing_token(self):
         r = self.stack.get("/api/me")

@@ -32,6 +32,7 @@ From Python:
     tok = idp.make_token(d, kid="es1", iss="https://idp.test/", sub="alice",
                          aud="api", claims={"roles": ["admin"]})
     raw = idp.encode(header_dict, claims_dict, "HS256", key_bytes)
+    idp.write_private(path, data_bytes)   # a 0600 file, whatever the umask
 """
 
 import argparse
@@ -56,7 +57,7 @@ _SIGNERS = {
 }
 
 
-def _write_private(path, data):
+def write_private(path, data):
     """Write data to path with mode 0600, whatever the umask says."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
@@ -103,17 +104,17 @@ def make_keys(directory, force=False):
         pub_path = os.path.join(directory, kid + ".pub.pem")
         if force or not os.path.exists(priv_path):
             priv, pub = _pem_pair(make())
-            _write_private(priv_path, priv)
-            _write_private(pub_path, pub)
+            write_private(priv_path, priv)
+            write_private(pub_path, pub)
         with open(pub_path, "rb") as f:
             jwks.append(_public_jwk(kid, KEYS[kid], f.read()))
 
     hs_path = os.path.join(directory, "hs1.key")
     if force or not os.path.exists(hs_path):
-        _write_private(hs_path, os.urandom(32))
+        write_private(hs_path, os.urandom(32))
 
     text = json.dumps({"keys": jwks}, indent=2) + "\n"
-    _write_private(os.path.join(directory, "jwks.json"), text.encode())
+    write_private(os.path.join(directory, "jwks.json"), text.encode())
     return directory
 
 

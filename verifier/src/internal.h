@@ -22,12 +22,17 @@
 #define ES_DEFAULT_MAX_SIZE 4096
 #define ES_TIME_MAX 9007199254740992LL	/* 2^53: iat and exp stay below */
 
+/* A key ready for HMAC-SHA256: SHA-256 states after ipad and opad. */
+struct edgeseal__hmac_key {
+	struct evp_md_ctx_st *inner;
+	struct evp_md_ctx_st *outer;
+};
+
 /* One seal key with the restrictions of its JWK. */
 struct edgeseal__key {
 	char *kid;
 	size_t kid_len;
-	uint8_t *k;
-	size_t k_len;
+	struct edgeseal__hmac_key mac;	/* the secret, ready to use */
 	char *sub_prefix;	/* NULL: any subject */
 	size_t sub_prefix_len;
 	int require_act;	/* 1: seals must name the acting service */
@@ -62,6 +67,19 @@ edgeseal__keyset_find(const struct edgeseal_keyset *ks, const char *kid,
 int edgeseal__key_permits(const struct edgeseal__key *key, const char *sub,
 			  size_t sub_len, int has_act);
 
+/*
+ * Prepare hk for key (len bytes). Returns 0, or -1 with hk cleared. The
+ * caller wipes key; hk holds only derived states, wiped by _clear.
+ */
+int edgeseal__hmac_key_init(struct edgeseal__hmac_key *hk, const uint8_t *key,
+			    size_t len);
+void edgeseal__hmac_key_clear(struct edgeseal__hmac_key *hk);
+
+/* HMAC-SHA256 of n bytes under a prepared key. Returns 0 or -1. */
+int edgeseal__hmac_key_mac(const struct edgeseal__hmac_key *hk,
+			   const void *data, size_t n,
+			   uint8_t out[ES_HS256_LEN]);
+
 /* HMAC-SHA256 of n bytes under key. Returns 0, or -1 on an OpenSSL error. */
 int edgeseal__hmac_sha256(const uint8_t *key, size_t key_len,
 			  const void *data, size_t n,
@@ -73,6 +91,9 @@ int edgeseal__hmac_sha256(const uint8_t *key, size_t key_len,
  */
 int edgeseal__mac_equal(const uint8_t *a, size_t a_len, const uint8_t *b,
 			size_t b_len);
+
+/* Length of the UTF-8 sequence at s (n > 0 bytes left), 0 if invalid/NUL. */
+size_t edgeseal__utf8_seq_len(const unsigned char *s, size_t n);
 
 /* 1 when the n bytes are well-formed UTF-8 without NUL. */
 int edgeseal__utf8_ok(const char *s, size_t n);
@@ -90,6 +111,50 @@ int edgeseal__subject_ok(const char *s, size_t n);
  */
 int edgeseal__json_quote(char *buf, size_t cap, size_t *pos, const char *s,
 			 size_t n);
+
+/* JSON values as json_scan.c reads them. */
+enum edgeseal__jtype {
+	ES_JSTRING, ES_JINT, ES_JREAL, ES_JOBJECT, ES_JARRAY,
+	ES_JTRUE, ES_JFALSE, ES_JNULL,
+};
+
+struct edgeseal__jvalue {
+	enum edgeseal__jtype type;
+	const char *raw;	/* the value's text in the input */
+	size_t raw_len;
+	const char *str;	/* ES_JSTRING: decoded, in the arena, no NUL */
+	size_t str_len;
+	int64_t i;		/* ES_JINT */
+};
+
+struct edgeseal__jmember {
+	const char *name;	/* decoded, in the arena, no NUL */
+	size_t name_len;
+	const char *name_raw;	/* the quoted name as written */
+	size_t name_raw_len;
+	struct edgeseal__jvalue value;
+};
+
+enum edgeseal__jscan {
+	ES_JSCAN_OK, ES_JSCAN_BAD, ES_JSCAN_DUP, ES_JSCAN_FULL,
+};
+
+/*
+ * Read the JSON object in text (len bytes) strictly: its members (at most
+ * max) into members, decoded names and strings into arena, which must
+ * hold len bytes. Returns ES_JSCAN_OK with *count set, ES_JSCAN_DUP when a
+ * name repeats in any object, ES_JSCAN_FULL past max members, or
+ * ES_JSCAN_BAD for anything that is not one JSON object.
+ */
+enum edgeseal__jscan
+edgeseal__json_scan_object(const char *text, size_t len,
+			   struct edgeseal__jmember *members, size_t max,
+			   char *arena, size_t arena_cap, size_t *count);
+
+/* The member called name, or NULL. */
+const struct edgeseal__jmember *
+edgeseal__json_member(const struct edgeseal__jmember *members, size_t count,
+		      const char *name);
 
 /* What the seal verifier needs besides the key set; defaults applied. */
 struct edgeseal__verify_rules {

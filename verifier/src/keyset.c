@@ -64,38 +64,35 @@ edgeseal__jwks_wipe(json_t *root)
 static void
 key_clear(struct edgeseal__key *key)
 {
-	if (key->k != NULL)
-		OPENSSL_cleanse(key->k, key->k_len);
-	free(key->k);
+	edgeseal__hmac_key_clear(&key->mac);
 	free(key->kid);
 	free(key->sub_prefix);
 	memset(key, 0, sizeof(*key));
 }
 
-/* The secret of one JWK into key->k; NULL on success, else why not. */
+/* The secret of one JWK into key->mac; NULL on success, else why not. */
 static const char *
 parse_secret(json_t *jwk, struct edgeseal__key *key)
 {
 	json_t *k = json_object_get(jwk, "k");
-	const char *text;
-	size_t len, max;
+	uint8_t secret[ES_KEY_MAX];
+	const char *why = NULL;
+	size_t len = 0;
 
 	if (!json_is_string(k))
 		return "k must be a base64url string";
-	text = json_string_value(k);
-	len = json_string_length(k);
-	max = edgeseal__b64url_decoded_max(len);
-	if (max > ES_KEY_MAX)
+	if (edgeseal__b64url_decoded_max(json_string_length(k)) > ES_KEY_MAX)
 		return "k is longer than 256 bytes";
 
-	key->k = malloc(max > 0 ? max : 1);
-	if (key->k == NULL)
-		return "out of memory";
-	if (edgeseal__b64url_decode(text, len, key->k, max, &key->k_len) != 0)
-		return "k is not canonical base64url";
-	if (key->k_len < ES_KEY_MIN)
-		return "k is shorter than 32 bytes";
-	return NULL;
+	if (edgeseal__b64url_decode(json_string_value(k), json_string_length(k),
+				    secret, sizeof(secret), &len) != 0)
+		why = "k is not canonical base64url";
+	else if (len < ES_KEY_MIN)
+		why = "k is shorter than 32 bytes";
+	else if (edgeseal__hmac_key_init(&key->mac, secret, len) != 0)
+		why = "cannot prepare the key";
+	OPENSSL_cleanse(secret, sizeof(secret));
+	return why;
 }
 
 /* The edgeseal_* restriction members of one JWK; NULL or why not. */

@@ -215,7 +215,7 @@ assemble(const struct edgeseal__key *key, const struct jbuf *header,
 	out[pos++] = '.';
 	pos += edgeseal__b64url_encode((const uint8_t *)claims->p, claims->len,
 				       out + pos);
-	if (edgeseal__hmac_sha256(key->k, key->k_len, out, pos, mac) != 0)
+	if (edgeseal__hmac_key_mac(&key->mac, out, pos, mac) != 0)
 		return EDGESEAL_INTERNAL_ERROR;
 	out[pos++] = '.';
 	pos += edgeseal__b64url_encode(mac, sizeof(mac), out + pos);

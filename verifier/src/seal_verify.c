@@ -221,8 +221,7 @@ check_mac(const struct edgeseal__key *key, const char *seal,
 
 	if (seg->mac_len != ES_HS256_LEN)
 		return rc;
-	if (edgeseal__hmac_sha256(key->k, key->k_len, seal, seg->signed_len,
-				  mac) != 0)
+	if (edgeseal__hmac_key_mac(&key->mac, seal, seg->signed_len, mac) != 0)
 		rc = EDGESEAL_INTERNAL_ERROR;
 	else if (edgeseal__mac_equal(mac, sizeof(mac), seg->mac, seg->mac_len))
 		rc = EDGESEAL_OK;

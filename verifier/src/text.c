@@ -6,9 +6,8 @@
 
 #include "internal.h"
 
-/* Length of the UTF-8 sequence that starts at s (n bytes left), or 0. */
-static size_t
-utf8_seq_len(const unsigned char *s, size_t n)
+size_t
+edgeseal__utf8_seq_len(const unsigned char *s, size_t n)
 {
 	size_t len, i;
 	uint32_t cp;
@@ -46,7 +45,7 @@ edgeseal__utf8_ok(const char *s, size_t n)
 	size_t i = 0, step;
 
 	while (i < n) {
-		step = utf8_seq_len(p + i, n - i);
+		step = edgeseal__utf8_seq_len(p + i, n - i);
 		if (step == 0)
 			return 0;
 		i += step;
