@@ -38,7 +38,7 @@ struct alg_run {
 	const char *key_text;	/* PEM text or secret given to libjwt */
 	size_t key_len;
 	char *auth[NTOKENS];	/* distinct "Bearer ..." values */
-	uint8_t *sig;		/* raw: signature of token 0, OpenSSL form */
+	uint8_t *sig;		/* raw: token 0's signature, OpenSSL form */
 	size_t sig_len;
 	const char *input;	/* raw: signing input of token 0 */
 	size_t input_len;

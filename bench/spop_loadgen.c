@@ -237,7 +237,8 @@ count_ack(struct stats *st, const struct spop_frame *f)
 	if (f->end - p > 4 && p[0] == 1) {
 		size_t nlen = p[3];
 
-		if (nlen == 5 && f->end - p > 9 && memcmp(p + 4, "valid", 5) == 0)
+		if (nlen == 5 && f->end - p > 9 &&
+		    memcmp(p + 4, "valid", 5) == 0)
 			st->allow++;
 		else if (nlen == 6 && f->end - p > 10 &&
 			 memcmp(p + 4, "reason", 6) == 0)

@@ -18,3 +18,9 @@ if(EXISTS "${PROJECT_SOURCE_DIR}/bench/spop_loadgen.c")
 		"${CMAKE_CURRENT_SOURCE_DIR}/src")
 	target_link_libraries(edgeseal-spop-loadgen PRIVATE Threads::Threads)
 endif()
+
+# Manual pages of the daemon and its configuration file.
+install(FILES "${CMAKE_CURRENT_SOURCE_DIR}/man/edgeseal-spoa.8"
+	DESTINATION "${CMAKE_INSTALL_MANDIR}/man8")
+install(FILES "${CMAKE_CURRENT_SOURCE_DIR}/man/edgeseal-spoa.conf.5"
+	DESTINATION "${CMAKE_INSTALL_MANDIR}/man5")

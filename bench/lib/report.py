@@ -3,8 +3,8 @@
 
 Point rows: key, req/s, p50 us, p99 us, status errors, socket errors, and
 the cores used by HAProxy, the agent ("-" when none), the upstream, wrk and
-everything else on the machine. Note rows: key and free text. Targets are printed as PASS/MISS beside the figures; nothing
-here fails.
+everything else on the machine. Note rows: key and free text. Targets
+are printed as PASS/MISS beside the figures; nothing here fails.
 """
 
 import sys
@@ -40,6 +40,11 @@ def load(path):
                     "wrk": cols[9], "other": float(cols[10])})
             elif len(cols) == 2:
                 notes.append((cols[0], cols[1]))
+    for rs in runs.values():
+        for r in rs:
+            used = sum(float(r[k]) for k in ("hap", "agent", "ups", "wrk")
+                       if r[k] != "-")
+            r["eff"] = r["rps"] / used if used > 0 else 0.0
     points = {}
     for key, rs in runs.items():
         best = max(rs, key=lambda r: r["rps"])
@@ -71,16 +76,18 @@ def valid(points, key, secs):
 def label(key):
     if key == "a":
         return "(a) no authentication"
+    if key == "c.public":
+        return "(c) /public/: rules, no agent call"
     path, alg, mode = key.split(".")
     return "%s %s, %s" % (dict(PATHS)[path], dict(ALGS)[alg],
                           dict(MODES)[mode])
 
 
 def point_table(points, secs):
-    out = ["%-35s %7s %6s %6s %6s %6s %5s %5s %5s %5s %5s" % (
-        "path", "req/s", "spread", "p50", "p99", "errors",
+    out = ["%-35s %7s %6s %6s %6s %6s %7s %5s %5s %5s %5s %5s" % (
+        "path", "req/s", "spread", "p50", "p99", "errors", "req/cpu",
         "hap", "agent", "upstr", "wrk", "other")]
-    keys = ["a"] + ["%s.%s.%s" % (p, a, m) for p, _ in PATHS
+    keys = ["a", "c.public"] + ["%s.%s.%s" % (p, a, m) for p, _ in PATHS
                     for a, _ in ALGS for m, _ in MODES]
     noisy = False
     for key in keys:
@@ -93,16 +100,20 @@ def point_table(points, secs):
             noisy = True
         spread = "%5.0f%%" % (100 * p["spread"]) if p["rounds"] > 1 \
             else "-"
-        out.append("%-35s %7.0f %6s %6.2f %6.2f %6d %5s %5s %5s %5s %5.2f%s"
+        out.append("%-35s %7.0f %6s %6.2f %6.2f %6d %7.0f %5s %5s %5s %5s "
+                   "%5.2f%s"
                    % (label(key), p["rps"], spread, p["p50"] / 1000,
-                      p["p99"] / 1000, p["err"], p["hap"], p["agent"],
+                      p["p99"] / 1000, p["err"], p["eff"], p["hap"],
+                      p["agent"],
                       p["ups"], p["wrk"], p["other"], flag))
     out.append("Best of the rounds; spread: how much lower the worst "
                "round was. p50, p99 in ms.")
     out.append("Cores used during the point (CPU seconds per second): hap "
                "HAProxy, agent edgeseal-spoa,")
     out.append("upstr the upstream, wrk the client, other everything else "
-               "on the machine.")
+               "on the machine. req/cpu: requests")
+    out.append("per CPU second of hap+agent+upstr+wrk, which other work "
+               "on the machine disturbs far less.")
     if noisy:
         out.append("* more than %.2f cores went to other work on the "
                    "machine during this point: treat it as noisy"
@@ -111,7 +122,9 @@ def point_table(points, secs):
 
 
 def ratio_table(points, secs):
-    out = ["", "%-38s %8s %8s" % ("ratios, same run", "(c)/(a)", "(c)/(b)")]
+    out = ["", "%-30s %8s %8s   %s" % ("ratios, same run", "(c)/(a)",
+                                      "(c)/(b)",
+                                      "same, per CPU second (a) (b)")]
     for a, alg in ALGS:
         for m, mode in MODES:
             c = valid(points, "c.%s.%s" % (a, m), secs)
@@ -119,55 +132,57 @@ def ratio_table(points, secs):
                 continue
             ra = valid(points, "a", secs)
             rb = valid(points, "b.%s.%s" % (a, m), secs)
-            out.append("%-38s %8s %8s" % (
-                "%s, %s" % (alg, mode),
-                "%.2f" % (c["rps"] / ra["rps"]) if ra else "-",
-                "%.2f" % (c["rps"] / rb["rps"]) if rb else "-"))
+            out.append("%-30s %8s %8s   %14s %5s" % (
+                "%s, %s" % (alg, mode), ratio(c, ra, "rps"),
+                ratio(c, rb, "rps"), ratio(c, ra, "eff"),
+                ratio(c, rb, "eff")))
     return out
+
+
+def ratio(num, den, field):
+    if den is None or not den[field]:
+        return "-"
+    return "%.2f" % (num[field] / den[field])
 
 
 def verdict(ok):
     return "PASS" if ok else "MISS"
 
 
+def target_line(what, value, ok):
+    """One target: its text, the figure, PASS/MISS (n/a without figure)."""
+    if value is None:
+        return "  %-60s %9s  n/a" % (what, "-")
+    return "  %-60s %9s  %s" % (what, value, verdict(ok))
+
+
 def target_lines(points, notes, secs):
-    out = ["", "targets (printed, never asserted)"]
+    out = ["", "targets (printed, never asserted; ratios of req/s)"]
     for num, den, want in TARGETS:
         n, d = valid(points, num, secs), valid(points, den, secs)
         what = "%s >= %.1fx %s" % (label(num), want,
                                    label(den).split(" ")[0])
         if n is None or d is None:
-            out.append("  %-62s  n/a" % what)
+            out.append(target_line(what, None, False))
             continue
         r = n["rps"] / d["rps"]
-        out.append("  %-62s %5.2f %s" % (what, r, verdict(r >= want)))
+        out.append(target_line(what, "%.2f" % r, r >= want))
 
-    per_core = note(notes, "loadgen.cached_per_core")
-    what = "agent alone, cache hits >= %d NOTIFY/s per core" % NOTIFY_PER_CORE
-    if per_core:
-        v = float(per_core)
-        out.append("  %-62s %5.0f %s" % (what, v,
-                                         verdict(v >= NOTIFY_PER_CORE)))
-    else:
-        out.append("  %-62s  n/a" % what)
+    v = note(notes, "loadgen.cached_per_core")
+    out.append(target_line(
+        "agent alone, cache hits >= %d NOTIFY/s per core" % NOTIFY_PER_CORE,
+        v, v is not None and float(v) >= NOTIFY_PER_CORE))
 
-    ratio = note(notes, "seal.verify_vs_hmac")
-    what = "libedgeseal verification >= 0.5x raw HMAC"
-    if ratio:
-        out.append("  %-62s %5.2f %s" % (what, float(ratio),
-                                         verdict(float(ratio) >= 0.5)))
-    else:
-        out.append("  %-62s  n/a" % what)
+    v = note(notes, "seal.verify_vs_hmac")
+    out.append(target_line("libedgeseal verification >= 0.5x raw HMAC", v,
+                           v is not None and float(v) >= 0.5))
 
-    rss = note(notes, "rss.rss_kib")
-    hwm = note(notes, "rss.hwm_kib")
-    what = "agent RSS <= 32 MiB holding 100,000 cached tokens"
-    if hwm:
-        v = max(int(hwm), int(rss or 0))
-        out.append("  %-62s %5.1f %s" % (what, v / 1024,
-                                         verdict(v <= RSS_MAX_KIB)))
-    else:
-        out.append("  %-62s  n/a" % what)
+    hwm, rss = note(notes, "rss.hwm_kib"), note(notes, "rss.rss_kib")
+    v = max(int(hwm), int(rss or 0)) if hwm else None
+    out.append(target_line(
+        "agent RSS <= 32 MiB holding 100,000 cached tokens (MiB)",
+        "%.1f" % (v / 1024) if v else None, v is not None and
+        v <= RSS_MAX_KIB))
     return out
 
 
@@ -184,11 +199,16 @@ def memory_lines(notes):
                       int(note(notes, "rss.rss_kib")) / 1024,
                       int(note(notes, "rss.hwm_kib")) / 1024,
                       int(note(notes, "rss.base_kib")) / 1024))
+        grown = int(note(notes, "rss.rss_kib")) - int(note(notes,
+                                                          "rss.base_kib"))
+        out.append("  about %d bytes per cached token over the fresh agent"
+                   % (grown * 1024 / int(note(notes, "rss.tokens"))))
         out.append("  wrk: %s" % note(notes, "rss.wrk", "")[6:])
-        hm = note(notes, "rss.cache", "- -").split()
-        if "-" not in hm:
-            out.append("  agent cache counters after it: %s hits, %s "
-                       "misses" % (hm[0], hm[1]))
+        held = note(notes, "rss.held")
+        if held:
+            f = [int(x) for x in held.split()]
+            out.append("  a second pass found %d of them still cached "
+                       "(cache hits)" % (f[2] - f[0]))
     out += churn_lines(notes)
     return [""] + out if out else []
 
@@ -238,9 +258,12 @@ def main():
         "edgeseal benchmark, %s run (%s x %d s per point, wrk -t1 -c32), %s"
         % (note(notes, "run.mode"), note(notes, "run.rounds", "1"), secs,
            note(notes, "run.date")),
-        "machine: %s cores, %s; HAProxy %s; commit %s"
+        "whole run took %s s" % note(notes, "run.elapsed", "?"),
+        "machine: %s cores, %s; HAProxy %s; commit %s; load average "
+        "at start %s"
         % (note(notes, "run.nproc"), note(notes, "run.cpu"),
-           note(notes, "run.haproxy"), note(notes, "run.commit")),
+           note(notes, "run.haproxy"), note(notes, "run.commit"),
+           note(notes, "run.load", "?")),
         ""]
     lines = head + point_table(points, secs) + ratio_table(points, secs)
     lines += memory_lines(notes) + side_lines(notes)

@@ -118,7 +118,8 @@ parse_keyref(struct parse_ctx *c, const char *value, struct es_keyref *out)
 {
 	char kid[256], alg[32], path[1024], extra[2];
 
-	if (sscanf(value, "%255s %31s %1023s %1s", kid, alg, path, extra) != 3) {
+	if (sscanf(value, "%255s %31s %1023s %1s", kid, alg, path,
+		   extra) != 3) {
 		fail(c, "expected: KID ALG FILE");
 		return -1;
 	}
@@ -338,6 +339,8 @@ seal_key(struct parse_ctx *c, const char *k, const char *v)
 	if (strcmp(k, "audience") == 0) {
 		if (once(c, 34, k) != 0)
 			return -1;
+		free(cfg->seal_audience);
+		cfg->seal_audience = NULL;
 		if (*v == '\0')
 			return 0;	/* "audience =" means none */
 		cfg->seal_audience = dup_or_fail(c, v);

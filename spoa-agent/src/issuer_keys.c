@@ -77,17 +77,45 @@ set_err(char *err, size_t errlen, const char *path, const char *fmt, ...)
 }
 
 /*
- * Read a whole file of at most ES_KEY_FILE_MAX bytes. With secret set the
- * file must be ours and closed to group and others (checked on the opened
- * descriptor, so the check and the read see the same file).
+ * May this open file be read as a key? With secret set it must be ours and
+ * closed to group and others; checked on the descriptor, so the check and
+ * the read see the same file. Sets *size.
  */
+static int
+file_acceptable(int fd, const char *path, int secret, size_t *size,
+		char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		set_err(err, errlen, path, "not a regular file");
+		return 0;
+	}
+	if (secret && (st.st_mode & 077) != 0) {
+		set_err(err, errlen, path,
+			"readable or writable by group or others");
+		return 0;
+	}
+	if (secret && st.st_uid != geteuid()) {
+		set_err(err, errlen, path, "owned by another user");
+		return 0;
+	}
+	if (st.st_size > ES_KEY_FILE_MAX) {
+		set_err(err, errlen, path, "larger than %d bytes",
+			ES_KEY_FILE_MAX);
+		return 0;
+	}
+	*size = (size_t)st.st_size;
+	return 1;
+}
+
+/* Read a whole key file into a fresh buffer with a NUL after the bytes. */
 static int
 read_key_file(const char *path, int secret, uint8_t **buf, size_t *len,
 	      char *err, size_t errlen)
 {
-	struct stat st;
 	uint8_t *data = NULL;
-	size_t got = 0;
+	size_t size = 0, got = 0;
 	ssize_t n;
 	int fd, rc = -1;
 
@@ -96,33 +124,17 @@ read_key_file(const char *path, int secret, uint8_t **buf, size_t *len,
 		set_err(err, errlen, path, "%s", strerror(errno));
 		goto out;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		set_err(err, errlen, path, "not a regular file");
+	if (!file_acceptable(fd, path, secret, &size, err, errlen))
 		goto out;
-	}
-	if (secret && (st.st_mode & 077) != 0) {
-		set_err(err, errlen, path,
-			"readable or writable by group or others");
-		goto out;
-	}
-	if (secret && st.st_uid != geteuid()) {
-		set_err(err, errlen, path, "owned by another user");
-		goto out;
-	}
-	if (st.st_size > ES_KEY_FILE_MAX) {
-		set_err(err, errlen, path, "larger than %d bytes",
-			ES_KEY_FILE_MAX);
-		goto out;
-	}
 
 	/* One spare byte so text parsers get a NUL and empty files a buffer. */
-	data = malloc((size_t)st.st_size + 1);
+	data = malloc(size + 1);
 	if (data == NULL) {
 		set_err(err, errlen, path, "out of memory");
 		goto out;
 	}
-	while (got < (size_t)st.st_size) {
-		n = read(fd, data + got, (size_t)st.st_size - got);
+	while (got < size) {
+		n = read(fd, data + got, size - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -138,12 +150,18 @@ read_key_file(const char *path, int secret, uint8_t **buf, size_t *len,
 	rc = 0;
 out:
 	if (data != NULL) {
-		OPENSSL_cleanse(data, (size_t)st.st_size + 1);
+		OPENSSL_cleanse(data, size + 1);
 		free(data);
 	}
 	if (fd >= 0)
 		close(fd);
 	return rc;
+}
+
+static EVP_MD *
+fetch_md(enum es_alg alg)
+{
+	return EVP_MD_fetch(NULL, es_alg_info(alg)->digest, NULL);
 }
 
 /* Room for one more key; the new slot is zeroed. */
@@ -168,6 +186,7 @@ keyring_slot(struct es_keyring *kr)
 static void
 key_release(struct es_key *k)
 {
+	EVP_MD_free(k->md);
 	EVP_PKEY_free(k->pkey);
 	if (k->secret != NULL) {
 		OPENSSL_cleanse(k->secret, k->secret_len);
@@ -241,8 +260,10 @@ pkey_fits(EVP_PKEY *pkey, enum es_alg alg)
 	} else if (ai->family == ES_FAM_HMAC) {
 		return "HMAC algorithm given for a public key";
 	} else {
+		int pss = EVP_PKEY_is_a(pkey, "RSA-PSS");
+
 		if (!EVP_PKEY_is_a(pkey, "RSA") &&
-		    !(ai->family == ES_FAM_PSS && EVP_PKEY_is_a(pkey, "RSA-PSS")))
+		    !(ai->family == ES_FAM_PSS && pss))
 			return "not an RSA key";
 		if (EVP_PKEY_get_bits(pkey) < ES_RSA_MIN_BITS)
 			return "RSA modulus shorter than 2048 bits";
@@ -273,7 +294,7 @@ add_pkey(struct es_keyring *kr, const char *kid, enum es_alg alg,
 		goto fail;
 	}
 	k = keyring_slot(kr);
-	if (k == NULL) {
+	if (k == NULL || (k->md = fetch_md(alg)) == NULL) {
 		set_err(err, errlen, path, "out of memory");
 		goto fail;
 	}
@@ -347,7 +368,7 @@ es_keyring_add_hmac_file(struct es_keyring *kr, const char *kid,
 		goto out;
 	}
 	k = keyring_slot(kr);
-	if (k == NULL) {
+	if (k == NULL || (k->md = fetch_md(alg)) == NULL) {
 		set_err(err, errlen, path, "out of memory");
 		goto out;
 	}

@@ -52,6 +52,8 @@ struct es_key {
 	char kid[ES_KID_MAX + 1];
 	size_t kid_len;
 	enum es_alg alg;
+	EVP_MD *md;		/* alg's digest, fetched once: a per-call
+				   fetch by name takes global locks */
 	EVP_PKEY *pkey;		/* RS*, PS*, ES* */
 	uint8_t *secret;	/* HS*: never empty, at least hash_len bytes */
 	size_t secret_len;

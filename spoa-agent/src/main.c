@@ -81,6 +81,19 @@ open_listeners(struct agent *a, const struct es_config *cfg)
 	return 0;
 }
 
+/* Close the sockets; unix socket files go too (best effort: after a
+ * privilege drop the directory may no longer be writable). */
+static void
+close_listeners(struct agent *a, const struct es_config *cfg)
+{
+	for (unsigned i = 0; i < a->nfds; i++) {
+		close(a->fds[i]);
+		if (strncmp(cfg->listen[i], "unix:", 5) == 0)
+			(void)unlink(cfg->listen[i] + 5);
+	}
+	a->nfds = 0;
+}
+
 /* Give up root once the sockets are bound. */
 static int
 drop_privileges(const char *user)
@@ -173,9 +186,14 @@ serve(struct agent *a)
 	es_log_init(s->cfg->log_level, s->cfg->log_format, false);
 	es_snapshot_publish(s);
 
+	/* Keep the first snapshot: its listen lines are what was bound,
+	 * whatever a reload publishes later. */
+	s = es_snapshot_acquire();
 	if (open_listeners(a, s->cfg) != 0 ||
 	    (s->cfg->user != NULL && drop_privileges(s->cfg->user) != 0))
 		goto out;
+	/* daemon() forks, and only this thread survives a fork: nothing
+	 * before this point (es_validator_new included) may start one. */
 	if (!a->foreground) {
 		if (daemon(0, 0) != 0)
 			goto out;
@@ -202,8 +220,8 @@ serve(struct agent *a)
 	es_log_msg(ES_LOG_INFO, "stopped", 0, "bye");
 	rc = 0;
 out:
-	for (unsigned i = 0; i < a->nfds; i++)
-		close(a->fds[i]);
+	close_listeners(a, s->cfg);
+	es_snapshot_release(s);
 	es_snapshot_shutdown();
 	return rc;
 }

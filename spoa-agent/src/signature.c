@@ -22,7 +22,7 @@ hmac_verify(const struct es_key *key, const struct es_alg_info *ai,
 
 	if (sig_len != ai->hash_len || key->secret_len == 0)
 		goto out;
-	if (HMAC(EVP_get_digestbyname(ai->digest), key->secret,
+	if (HMAC(key->md, key->secret,
 		 (int)key->secret_len, input, len, mac, &mac_len) == NULL ||
 	    mac_len != sig_len)
 		goto out;
@@ -82,8 +82,8 @@ pkey_verify(const struct es_key *key, const struct es_alg_info *ai,
 	}
 
 	md = EVP_MD_CTX_new();
-	if (md == NULL || EVP_DigestVerifyInit_ex(md, &pctx, ai->digest, NULL,
-						  NULL, key->pkey, NULL) != 1)
+	if (md == NULL || EVP_DigestVerifyInit(md, &pctx, key->md, NULL,
+					       key->pkey) != 1)
 		goto out;
 
 	/* RFC 7518 section 3.5: MGF1 with the same hash, salt = hash size. */
@@ -109,6 +109,8 @@ es_sig_verify(const struct es_key *key, const uint8_t *input, size_t len,
 	const struct es_alg_info *ai = es_alg_info(key->alg);
 
 	if (sig_len == 0)
+		return 0;
+	if (key->md == NULL)
 		return 0;
 	if (ai->family == ES_FAM_HMAC)
 		return hmac_verify(key, ai, input, len, sig, sig_len);

@@ -26,7 +26,8 @@ struct es_cache_rec {
 	unsigned issuer;	/* index of the issuer that accepted it */
 	struct es_times times;
 	int64_t seal_exp;	/* expiry of the stored seal */
-	const char *sub, *kid, *seal, *claims;	/* NUL-terminated, in data */
+	/* NUL-terminated, stored in data[] */
+	const char *sub, *kid, *seal, *claims;
 	size_t sub_len, kid_len, seal_len, claims_len;
 	char data[];
 };

@@ -161,7 +161,7 @@ issuer_settings(struct issuer *is, const struct es_issuer_conf *ic,
 	static const char *const types[] = { "JWT", "at+jwt" };
 	const char *bad = NULL;
 
-	is->name = dup_or_null(ic->name ? ic->name : "");
+	is->name = strdup(ic->name ? ic->name : "");
 	is->iss = dup_or_null(ic->issuer);
 	is->subject_claim = strdup(ic->subject_claim ? ic->subject_claim
 				   : "sub");

@@ -445,6 +445,33 @@ class Lifecycle(unittest.TestCase):
         self.assertEqual(agent.proc.wait(DEADLINE), 0)
         self.assertNotIn("AddressSanitizer", agent.logtext())
 
+    def test_unix_and_v6_listeners(self):
+        st = Setup()
+        path = os.path.join(st.dir, "agent.sock")
+        stale = socket.socket(socket.AF_UNIX)
+        stale.bind(path)            # a stale socket file from a crash
+        stale.close()
+        v6 = free_port()
+        st.text = st.text.replace(
+            "threads = 2\n", "threads = 2\nlisten = unix:%s\n"
+            "listen = [::1]:%d\n" % (path, v6))
+        with open(st.conf, "w") as f:
+            f.write(st.text)
+        agent = Agent(st)
+        self.assertEqual(os.stat(path).st_mode & 0o777, 0o660)
+        for family, addr in ((socket.AF_UNIX, path),
+                             (socket.AF_INET6, ("::1", v6))):
+            s = socket.socket(family)
+            s.settimeout(10)
+            s.connect(addr)
+            r = w.Reader(s)
+            s.sendall(w.hello() + w.notify(1, 1, st.good))
+            self.assertEqual(r.frame().type, w.AGENT_HELLO)
+            self.assertEqual(r.frame().actions()["valid"], True)
+            s.close()
+        self.assertEqual(agent.stop(), 0)
+        self.assertFalse(os.path.exists(path))
+
     @staticmethod
     def wait_log(agent, text):
         end = time.monotonic() + DEADLINE

@@ -18,7 +18,7 @@ DISCONNECT) to stand in for edgeseal-spoa, and can misbehave on purpose:
              not base64url)
   disconnect answer a NOTIFY with AGENT-DISCONNECT
 
-Usage: fake_spoa.py --mode MODE [--port P] [--delay S]
+Usage: fake_spoa.py --mode MODE [--port P] [--delay S] [--max-frame N]
 Prints "listening PORT" on stdout once bound, then logs one line per event
 on stderr, in the agent's format (event=notify conn=N sid=S fid=F
 inflight=K), so tests can assert what HAProxy sent.
@@ -223,7 +223,7 @@ class Conn:
         check = bool(items.get("healthcheck"))
         log("event=hello conn=%d healthcheck=%d" % (self.id, check))
         reply = (kv("version", typed_str("2.0")) +
-                 kv("max-frame-size", typed_uint32(16380)) +
+                 kv("max-frame-size", typed_uint32(self.opts.max_frame)) +
                  kv("capabilities", typed_str("pipelining")))
         self.send(frame(T_AGENT_HELLO, 0, 0, reply))
         return not check
@@ -311,6 +311,7 @@ def main():
                              "disconnect"])
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--delay", type=float, default=0.0)
+    ap.add_argument("--max-frame", type=int, default=16380)
     opts = ap.parse_args()
 
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -14,6 +14,7 @@ else is on 127.0.0.1 with a port picked at run time, so tests can run in
 parallel.
 """
 
+import atexit
 import base64
 import http.server
 import json
@@ -38,6 +39,10 @@ PYTHON = "/usr/bin/python3"
 SKIP = 77
 
 PROTECTED = ("xuserid", "xinternalcall", "xedgeseal")
+SANITIZER = re.compile(r"ERROR: \w+Sanitizer.*|runtime error: .*")
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "tools"))
+import idp as idp_tool  # noqa: E402  (tests/tools/idp.py, the fake IdP)
 
 
 def fold(name):
@@ -52,12 +57,12 @@ def binary(var, default=None):
     return None
 
 
-def require(var):
-    """The binary named by var, or skip the whole test file."""
-    path = binary(var)
+def require(var, default=None):
+    """The binary named by var, or skip the test (a file whose tests all
+    skip exits 77, which ctest reports as skipped)."""
+    path = binary(var, default)
     if not path or not os.access(path, os.X_OK):
-        print("skip: %s not available" % var)
-        sys.exit(SKIP)
+        raise unittest.SkipTest("%s not available" % var)
     return path
 
 
@@ -282,36 +287,46 @@ class Proc:
 # ------------------------------------------------------------ identity ----
 
 class Idp:
-    """A fake identity provider: one RSA key (kid rs1) and a second one the
-    agent does not trust, to forge bad signatures."""
+    """The fake identity provider of tests/tools/idp.py: keys rs1 (RS256),
+    es1 (ES256) and their JWKS in <workdir>/idp, plus a second, untrusted
+    set in <workdir>/idp-rogue to forge bad signatures."""
 
     ISS = "https://idp.test/"
     AUD = "api"
 
     def __init__(self, workdir):
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric import rsa
-        self.key = rsa.generate_private_key(public_exponent=65537,
-                                            key_size=2048)
-        self.rogue = rsa.generate_private_key(public_exponent=65537,
-                                              key_size=2048)
-        self.pem_path = os.path.join(workdir, "rs1.pem")
-        pem = self.key.public_key().public_bytes(
-            serialization.Encoding.PEM,
-            serialization.PublicFormat.SubjectPublicKeyInfo)
-        with open(self.pem_path, "wb") as f:
-            f.write(pem)
+        self.dir = os.path.join(workdir, "idp")
+        self.rogue_dir = os.path.join(workdir, "idp-rogue")
+        idp_tool.make_keys(self.dir)
+        idp_tool.make_keys(self.rogue_dir)
+        self.jwks_path = os.path.join(self.dir, "jwks.json")
 
-    def token(self, sub="alice", exp_offset=300, aud=None, iss=None,
-              kid="rs1", rogue=False, extra=None):
-        import jwt
-        now = int(time.time())
-        claims = {"iss": iss or self.ISS, "aud": aud or self.AUD, "sub": sub,
-                  "iat": now - 5, "exp": now + exp_offset}
-        claims.update(extra or {})
-        key = self.rogue if rogue else self.key
-        return jwt.encode(claims, key, algorithm="RS256",
-                          headers={"kid": kid})
+    _shared = None
+
+    @classmethod
+    def shared(cls):
+        """One IdP per test process: key generation is the slowest part of
+        a test's set-up, and the keys are never modified."""
+        if cls._shared is None:
+            workdir = tempfile.mkdtemp(prefix="es-e2e-idp-")
+            atexit.register(shutil.rmtree, workdir, ignore_errors=True)
+            cls._shared = cls(workdir)
+        return cls._shared
+
+    def token(self, sub="alice", exp_offset=None, aud=None, iss=None,
+              kid="rs1", rogue=False, claims=None):
+        """A signed JWT; a kid the IdP does not have is written into the
+        header of a token signed with rs1."""
+        headers = None
+        if kid not in idp_tool.KEYS:
+            headers, kid = {"kid": kid}, "rs1"
+        # An expired token keeps a plausible lifetime: issued 5 min before.
+        iat_offset = -5 if exp_offset is None else min(-5, exp_offset - 300)
+        return idp_tool.make_token(
+            self.rogue_dir if rogue else self.dir, kid=kid,
+            iss=iss or self.ISS, sub=sub, aud=aud or self.AUD,
+            iat_offset=iat_offset, exp_offset=exp_offset, claims=claims,
+            headers=headers)
 
 
 def write_jwks(path, keys):
@@ -349,9 +364,10 @@ class Stack:
         self.upstream = EchoUpstream()
         return self.upstream
 
-    def start_fake_agent(self, mode="good", delay=0.0, name="fake-agent"):
+    def start_fake_agent(self, mode="good", delay=0.0, name="fake-agent",
+                         max_frame=16380):
         argv = [PYTHON, os.path.join(HERE, "fake_spoa.py"), "--mode", mode,
-                "--delay", str(delay)]
+                "--delay", str(delay), "--max-frame", str(max_frame)]
         proc = Proc(name, argv, self.dir, stdout_pipe=True)
         self.procs.append(proc)
         line = proc.readline(10.0)
@@ -361,7 +377,7 @@ class Stack:
 
     def agent_config(self, listen, ttl=60, threads=2):
         if self.idp is None:
-            self.idp = Idp(self.dir)
+            self.idp = Idp.shared()
         if self.keyset is None:
             self.keyset = os.path.join(self.dir, "seal.jwks")
             write_seal_keyset(self.keyset, self.signing_kid)
@@ -374,8 +390,8 @@ class Stack:
             "[issuer test]",
             "issuer = %s" % Idp.ISS,
             "audiences = %s" % Idp.AUD,
-            "pem_key = rs1 RS256 %s" % self.idp.pem_path,
-            "algorithms = RS256",
+            "jwks_file = %s" % self.idp.jwks_path,
+            "algorithms = RS256 ES256",
             "leeway = 0",
             "",
             "[seal]",
@@ -443,9 +459,13 @@ class Stack:
     def _dead(proc):
         return not proc.alive()
 
-    def start_haproxy(self, timeout="500ms", inter="200ms", extra_env=None,
+    def start_haproxy(self, timeout="3s", inter="200ms", extra_env=None,
                       wait_state="UP"):
-        haproxy = require("EDGESEAL_E2E_HAPROXY")
+        """Start HAProxy on the shipped files. timeout is the agent's
+        timeout processing: generous by default, because a sanitizer build
+        on a loaded machine can take hundreds of milliseconds per check;
+        tests about timeouts pass their own."""
+        haproxy = require("EDGESEAL_E2E_HAPROXY", "haproxy")
         self.front = os.path.join(self.dir, "front.sock")
         env = {
             "EDGESEAL_BIND": "unix@" + self.front,
@@ -462,8 +482,9 @@ class Stack:
         argv = [haproxy, "-db", "-f", os.path.join(CONF_DIR, "haproxy.cfg")]
         self.haproxy = Proc("haproxy", argv, self.dir, env=env)
         self.procs.append(self.haproxy)
-        poll(lambda: os.path.exists(self.stats) or self._dead(self.haproxy),
-             10.0, "haproxy admin socket")
+        # The socket file can exist a moment before HAProxy listens on it.
+        poll(lambda: self._can_connect(self.stats) or
+             self._dead(self.haproxy), 10.0, "haproxy admin socket")
         if not self.haproxy.alive():
             raise AssertionError("haproxy exited:\n" + self.haproxy.log())
         if wait_state:
@@ -509,6 +530,11 @@ class Stack:
             proc.stop()
         if self.upstream:
             self.upstream.stop()
+            self.upstream = None
+
+    def remove(self):
+        """Delete the test directory (logs included) unless asked to keep
+        it with EDGESEAL_E2E_KEEP."""
         if os.environ.get("EDGESEAL_E2E_KEEP"):
             print("kept", self.dir)
         else:
@@ -525,10 +551,17 @@ class StackTest(unittest.TestCase):
 
     def _cleanup(self):
         failed = self._outcome and not self._outcome.success
+        self.stack.stop()
+        self.addCleanup(self.stack.remove)
         if failed or os.environ.get("EDGESEAL_E2E_VERBOSE"):
             for proc in self.stack.procs:
                 print("----- %s -----\n%s" % (proc.name, proc.log()[-4000:]))
-        self.stack.stop()
+        # A sanitizer report from any of our programs fails the test, even
+        # when every HTTP answer looked right.
+        for proc in self.stack.procs:
+            found = SANITIZER.search(proc.log())
+            self.assertIsNone(found, "%s: %s" % (proc.name, found and
+                                                  found.group(0)))
 
     # -- assertions shared by the tests --
 
@@ -548,4 +581,8 @@ class StackTest(unittest.TestCase):
 
 
 def main():
-    unittest.main(verbosity=2)
+    prog = unittest.main(verbosity=2, exit=False)
+    result = prog.result
+    if result.testsRun and len(result.skipped) == result.testsRun:
+        sys.exit(SKIP)
+    sys.exit(0 if result.wasSuccessful() else 1)

@@ -66,8 +66,8 @@ class Agent(harness.StackTest):
         self.assertRegex(self.stack.agent.log(), r"event=notify conn=\d+")
 
     def test_each_request_gets_its_own_identity(self):
-        for sub in ("alice", "bob", "carol"):
-            r = self.stack.get("/api/x", self.bearer(sub=sub))
+        for sub, kid in (("alice", "rs1"), ("bob", "es1"), ("carol", "rs1")):
+            r = self.stack.get("/api/x", self.bearer(sub=sub, kid=kid))
             self.assertEqual(r.status, 200)
             self.assertEqual(headers_of(r.json())["x-user-id"], sub)
 

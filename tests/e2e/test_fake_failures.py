@@ -89,6 +89,41 @@ class Health(harness.StackTest):
         self.assertEqual(st.upstream.count(), 2)
 
 
+class Unreachable(harness.StackTest):
+
+    def test_agent_never_started(self):
+        st = self.stack
+        st.start_upstream()
+        st.agent_addr = "unix@" + harness.os.path.join(st.dir, "none.sock")
+        st.start_haproxy(timeout="5s", inter="100ms", wait_state="DOWN")
+        start = time.monotonic()
+        self.assertEqual(st.get("/api/me", TOKEN).status, 503)
+        self.assertLess(time.monotonic() - start, 2.5)
+        self.assertEqual(st.get("/public/x").status, 200)
+        self.assertEqual(st.upstream.count(), 1)
+
+    def test_message_larger_than_frame(self):
+        """The agent negotiates 1024-byte frames; a 2000-byte token cannot
+        be sent. The check must fail at once (503), without the reconnect
+        loop SPOP-NOTES 1.11 describes. (On 2.6.12 here this also held
+        with send-frag-payload left on, so the test guards the outcome,
+        not that one keyword.)"""
+        st = self.stack
+        st.start_upstream()
+        agent = st.start_fake_agent("good", max_frame=1024)
+        st.start_haproxy(timeout="5s")
+        self.assertEqual(st.get("/api/me", TOKEN).status, 200)
+
+        big = [("Authorization", "Bearer ok." + "a" * 2000)]
+        start = time.monotonic()
+        self.assertEqual(st.get("/api/me", big).status, 503)
+        self.assertLess(time.monotonic() - start, 2.5)
+        self.assertEqual(st.upstream.count(), 1)
+        hellos = re.findall(r"event=hello conn=\d+ healthcheck=0",
+                            agent.log())
+        self.assertLess(len(hellos), 10)
+
+
 class Pipelining(harness.StackTest):
 
     def test_several_notify_in_flight_on_one_connection(self):

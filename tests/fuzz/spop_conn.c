@@ -48,7 +48,8 @@ check_and_drop_output(struct es_conn *c)
 		uint32_t len;
 		struct spop_frame f;
 
-		if (spop_frame_length(c->out + pos, c->out_len - pos, &len) != 1 ||
+		if (spop_frame_length(c->out + pos, c->out_len - pos,
+				      &len) != 1 ||
 		    len > c->out_len - pos - 4 ||
 		    spop_frame_decode(c->out + pos + 4, len, &f) != 0 ||
 		    !(f.flags & SPOP_FL_FIN) ||

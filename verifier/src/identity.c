@@ -16,22 +16,22 @@ struct edgeseal_identity {
 };
 
 static size_t
-size_of(const char *s)
+size_of(struct edgeseal__text t)
 {
-	return s != NULL ? strlen(s) + 1 : 0;
+	return t.s != NULL ? t.len + 1 : 0;
 }
 
-/* Copy s to *at and move *at past it; NULL stays NULL. */
+/* Copy t to *at, NUL-terminated, and move *at past it; absent stays NULL. */
 static const char *
-copy_to(char **at, const char *s)
+copy_to(char **at, struct edgeseal__text t)
 {
-	size_t n = size_of(s);
 	char *dst = *at;
 
-	if (s == NULL)
+	if (t.s == NULL)
 		return NULL;
-	memcpy(dst, s, n);
-	*at += n;
+	memcpy(dst, t.s, t.len);
+	dst[t.len] = '\0';
+	*at += t.len + 1;
 	return dst;
 }
 

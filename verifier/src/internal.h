@@ -16,6 +16,7 @@
 #define ES_KID_MAX 128		/* longest kid, in bytes */
 #define ES_SUB_MAX 256		/* longest subject, in bytes */
 #define ES_JTI_BYTES 16		/* 128 random bits */
+#define ES_CLAIMS_MAX 64	/* members a seal's claims may have */
 #define ES_DEFAULT_ISSUER "edgeseal"
 #define ES_DEFAULT_TTL 60
 #define ES_DEFAULT_MAX_LIFETIME 300
@@ -178,14 +179,20 @@ edgeseal__seal_verify(const struct edgeseal_keyset *ks,
 		      const char *seal, size_t seal_len, int64_t now,
 		      struct edgeseal_identity **out);
 
-/* The fields of a verified seal, copied out of the parsed claims. */
-struct edgeseal__identity_fields {
-	const char *sub, *iss, *aud, *act, *jti, *kid;
-	int64_t iat, exp;
-	const char *claims_json;	/* forwarded claims, "{}" when none */
+/* A string by pointer and length; s NULL when absent. */
+struct edgeseal__text {
+	const char *s;
+	size_t len;
 };
 
-/* A new identity holding copies of every field, or NULL (no memory). */
+/* The fields of a verified seal, still pointing into the claims. */
+struct edgeseal__identity_fields {
+	struct edgeseal__text sub, iss, aud, act, jti, kid;
+	int64_t iat, exp;
+	struct edgeseal__text claims_json;	/* forwarded, "{}" if none */
+};
+
+/* A new identity with NUL-terminated copies of every field, or NULL. */
 struct edgeseal_identity *
 edgeseal__identity_new(const struct edgeseal__identity_fields *f);
 

@@ -358,7 +358,9 @@ scan_value(struct scan *s, struct edgeseal__jvalue *v)
 	start = s->p;
 	switch (*s->p) {
 	case '"':
-		rc = scan_string(s, v != NULL ? s->arena + s->used : NULL, &len);
+		/* Only a member's own value is kept; nested strings are checked. */
+		rc = scan_string(s, v != NULL ? s->arena + s->used : NULL,
+				 &len);
 		if (rc == 0 && v != NULL) {
 			v->type = ES_JSTRING;
 			v->str = s->arena + s->used;

@@ -194,7 +194,8 @@ edgeseal_keyset_parse(const char *json, size_t len, char *err, size_t errlen)
 
 	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
-		edgeseal__set_err(err, errlen, "line %d: %s", jerr.line, jerr.text);
+		edgeseal__set_err(err, errlen, "line %d: %s", jerr.line,
+				  jerr.text);
 		goto out;
 	}
 

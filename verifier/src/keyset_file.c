@@ -173,56 +173,74 @@ current_jwks(const char *path, char *err, size_t errlen)
 	return root;
 }
 
-/* Write len bytes to a new 0600 file beside path, fsync, rename over it. */
+/* Write all n bytes to fd; -1 on any error. */
 static int
-replace_file(const char *path, const char *text, size_t len)
+write_all(int fd, const char *buf, size_t n)
 {
-	char *tmp = NULL, *dir_copy = NULL;
-	int fd = -1, dfd = -1, rc = -1;
 	size_t done = 0;
-	ssize_t n;
+	ssize_t w;
+
+	while (done < n) {
+		w = write(fd, buf + done, n - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		done += (size_t)w;
+	}
+	return 0;
+}
+
+/* Make a finished rename durable: fsync the folder that holds path. */
+static void
+sync_parent(const char *path)
+{
+	char *copy = strdup(path);
+	int dfd = -1;
+
+	if (copy != NULL)
+		dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	free(copy);
+}
+
+/*
+ * Write text and a newline to a new 0600 file beside path, fsync it and
+ * rename it over path. Returns 0, or -1 with errno set and path untouched.
+ */
+static int
+replace_file(const char *path, const char *text)
+{
+	char *tmp = NULL;
+	int fd = -1, rc = -1;
 
 	if (asprintf(&tmp, "%s.XXXXXX", path) < 0) {
 		tmp = NULL;
 		goto out;
 	}
 	fd = mkstemp(tmp);
-	if (fd < 0 || fchmod(fd, 0600) != 0)
+	if (fd < 0 || fchmod(fd, 0600) != 0 ||
+	    write_all(fd, text, strlen(text)) != 0 ||
+	    write_all(fd, "\n", 1) != 0 || fsync(fd) != 0)
 		goto out;
-	while (done < len) {
-		n = write(fd, text + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto out;
-		done += (size_t)n;
-	}
-	if (fsync(fd) != 0 || close(fd) != 0) {
+	if (close(fd) != 0) {
 		fd = -1;
 		goto out;
 	}
 	fd = -1;
 	if (rename(tmp, path) != 0)
 		goto out;
-
-	/* The rename itself must reach the disk before we report success. */
-	dir_copy = strdup(path);
-	if (dir_copy != NULL)
-		dfd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0)
-		fsync(dfd);
-	free(tmp);
-	tmp = NULL;
+	sync_parent(path);
 	rc = 0;
 out:
 	if (fd >= 0)
 		close(fd);
-	if (dfd >= 0)
-		close(dfd);
-	if (tmp != NULL)
+	if (rc != 0 && tmp != NULL)
 		unlink(tmp);
 	free(tmp);
-	free(dir_copy);
 	return rc;
 }
 
@@ -240,7 +258,7 @@ store_jwks(const char *path, const char *text, char *err, size_t errlen)
 	}
 	edgeseal_keyset_free(ks);
 
-	if (replace_file(path, text, strlen(text)) != 0) {
+	if (replace_file(path, text) != 0) {
 		edgeseal__set_err(err, errlen, "%s: %s", path, strerror(errno));
 		return EDGESEAL_NO_KEY;
 	}

@@ -2,14 +2,13 @@
  * seal_mint.c: build and MAC a seal.
  *
  * The agent mints one seal per request, so the JSON is written by hand into
- * stack buffers: no allocation except what Jansson needs to check the
- * forwarded claims, when there are any.
+ * stack buffers, and forwarded claims are checked by the allocation-free
+ * reader of json_scan.c: minting allocates nothing.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
-#include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
@@ -28,16 +27,20 @@ struct jbuf {
 };
 
 static void
-put_raw(struct jbuf *b, const char *s)
+put_bytes(struct jbuf *b, const char *s, size_t n)
 {
-	size_t n = strlen(s);
-
 	if (b->failed || b->cap - b->len < n) {
 		b->failed = 1;
 		return;
 	}
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
+}
+
+static void
+put_raw(struct jbuf *b, const char *s)
+{
+	put_bytes(b, s, strlen(s));
 }
 
 static void
@@ -72,52 +75,48 @@ put_int_member(struct jbuf *b, const char *name, int64_t value)
 
 /* 1 when name is a claim the seal sets itself and callers may not pass. */
 static int
-reserved_claim(const char *name)
+reserved_claim(const char *name, size_t len)
 {
 	static const char *const reserved[] = {
 		"iss", "sub", "iat", "exp", "nbf", "jti", "aud", "act",
 	};
 
 	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
-		if (strcmp(name, reserved[i]) == 0)
+		if (len == strlen(reserved[i]) &&
+		    memcmp(name, reserved[i], len) == 0)
 			return 1;
 	return 0;
 }
 
 /*
- * Append the members of the JSON object in text (len bytes) to b. Returns
- * EDGESEAL_OK, EDGESEAL_INVALID_CLAIM_TYPE for anything but an object with
- * unique, unreserved names, or EDGESEAL_TOKEN_TOO_LARGE.
+ * Append the members of the JSON object in text (len bytes) to b, as
+ * written. Returns EDGESEAL_OK, EDGESEAL_INVALID_CLAIM_TYPE for anything
+ * but a strict JSON object with unique, unreserved names and room left
+ * for the seal's own claims, or EDGESEAL_TOKEN_TOO_LARGE.
  */
 static enum edgeseal_reason
 put_forwarded(struct jbuf *b, const char *text, size_t len)
 {
-	enum edgeseal_reason rc = EDGESEAL_INVALID_CLAIM_TYPE;
-	const char *name;
-	json_t *obj, *value;
-	size_t n;
+	struct edgeseal__jmember m[ES_CLAIMS_MAX - 8];
+	char arena[MINT_CLAIMS_MAX];
+	size_t count = 0;
 
-	obj = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
-	if (!json_is_object(obj))
-		goto out;
-	json_object_foreach(obj, name, value)
-		if (reserved_claim(name))
-			goto out;
-	rc = EDGESEAL_OK;
-	if (json_object_size(obj) == 0)
-		goto out;
+	if (len > sizeof(arena))
+		return EDGESEAL_TOKEN_TOO_LARGE;
+	if (edgeseal__json_scan_object(text, len, m, ES_CLAIMS_MAX - 8, arena,
+				       sizeof(arena), &count) != ES_JSCAN_OK)
+		return EDGESEAL_INVALID_CLAIM_TYPE;
+	for (size_t i = 0; i < count; i++)
+		if (reserved_claim(m[i].name, m[i].name_len))
+			return EDGESEAL_INVALID_CLAIM_TYPE;
 
-	/* Dump "{...}" over our trailing position and drop its brace. */
-	rc = EDGESEAL_TOKEN_TOO_LARGE;
-	n = json_dumpb(obj, b->p + b->len, b->cap - b->len, JSON_COMPACT);
-	if (n == 0 || n > b->cap - b->len)
-		goto out;
-	b->p[b->len] = ',';
-	b->len += n - 1;
-	rc = EDGESEAL_OK;
-out:
-	json_decref(obj);
-	return rc;
+	for (size_t i = 0; i < count; i++) {
+		put_raw(b, ",");
+		put_bytes(b, m[i].name_raw, m[i].name_raw_len);
+		put_raw(b, ":");
+		put_bytes(b, m[i].value.raw, m[i].value.raw_len);
+	}
+	return b->failed ? EDGESEAL_TOKEN_TOO_LARGE : EDGESEAL_OK;
 }
 
 /* The key to sign with: the named one, or the only one when kid is NULL. */

@@ -27,13 +27,13 @@ struct segments {
 	size_t signed_len;	/* bytes of "header.claims" in the seal */
 };
 
-/* The claims of a seal once their types are checked. */
+/* The claims of a seal: every member, then the format's own by type. */
 struct claims {
-	const char *iss, *sub, *aud, *jti, *act;
-	size_t iss_len, sub_len, aud_len;
+	struct edgeseal__jmember m[ES_CLAIMS_MAX];
+	size_t count;
+	struct edgeseal__text iss, sub, aud, jti, act;
 	int64_t iat, exp, nbf;
-	int has_nbf;
-	size_t known;		/* members above present in the object */
+	char act_arena[ES_SUB_MAX * 6 + 16];	/* act's text, decoded */
 };
 
 /* Find the two dots of header.claims.mac; every part non-empty. */
@@ -231,82 +231,82 @@ check_mac(const struct edgeseal__key *key, const char *seal,
 
 /* A string claim; missing is an error only when required. */
 static enum edgeseal_reason
-get_string(json_t *obj, const char *name, int required, const char **out,
-	   size_t *len, size_t *known)
+get_string(const struct claims *c, const char *name, int required,
+	   struct edgeseal__text *out)
 {
-	json_t *v = json_object_get(obj, name);
+	const struct edgeseal__jmember *m;
 
-	*out = NULL;
-	if (v == NULL)
+	m = edgeseal__json_member(c->m, c->count, name);
+	out->s = NULL;
+	out->len = 0;
+	if (m == NULL)
 		return required ? EDGESEAL_MISSING_CLAIM : EDGESEAL_OK;
-	if (!json_is_string(v))
+	if (m->value.type != ES_JSTRING)
 		return EDGESEAL_INVALID_CLAIM_TYPE;
-	*out = json_string_value(v);
-	if (len != NULL)
-		*len = json_string_length(v);
-	(*known)++;
+	out->s = m->value.str;
+	out->len = m->value.str_len;
 	return EDGESEAL_OK;
 }
 
 /* A NumericDate: a JSON integer in (0, 2^53), so doubles agree on it. */
 static enum edgeseal_reason
-get_time(json_t *obj, const char *name, int required, int64_t *out,
-	 size_t *known)
+get_time(const struct claims *c, const char *name, int required,
+	 int64_t *out)
 {
-	json_t *v = json_object_get(obj, name);
-	json_int_t t;
+	const struct edgeseal__jmember *m;
 
-	if (v == NULL)
+	m = edgeseal__json_member(c->m, c->count, name);
+	if (m == NULL)
 		return required ? EDGESEAL_MISSING_CLAIM : EDGESEAL_OK;
-	if (!json_is_integer(v))
+	if (m->value.type != ES_JINT || m->value.i <= 0 ||
+	    m->value.i >= ES_TIME_MAX)
 		return EDGESEAL_INVALID_CLAIM_TYPE;
-	t = json_integer_value(v);
-	if (t <= 0 || t >= ES_TIME_MAX)
-		return EDGESEAL_INVALID_CLAIM_TYPE;
-	*out = t;
-	(*known)++;
+	*out = m->value.i;
 	return EDGESEAL_OK;
 }
 
 /* act: exactly {"sub": "<service>"} with a valid subject. */
 static enum edgeseal_reason
-get_act(json_t *obj, const char **act, size_t *known)
+get_act(struct claims *c)
 {
-	json_t *v = json_object_get(obj, "act"), *sub;
+	const struct edgeseal__jmember *m;
+	struct edgeseal__jmember inner[1];
+	size_t n = 0;
 
-	*act = NULL;
-	if (v == NULL)
+	m = edgeseal__json_member(c->m, c->count, "act");
+	if (m == NULL)
 		return EDGESEAL_OK;
-	sub = json_object_get(v, "sub");
-	if (!json_is_object(v) || json_object_size(v) != 1 ||
-	    !json_is_string(sub) ||
-	    !edgeseal__subject_ok(json_string_value(sub),
-				  json_string_length(sub)))
+	if (m->value.type != ES_JOBJECT ||
+	    edgeseal__json_scan_object(m->value.raw, m->value.raw_len, inner,
+				       1, c->act_arena, sizeof(c->act_arena),
+				       &n) != ES_JSCAN_OK ||
+	    n != 1 || inner[0].name_len != 3 ||
+	    memcmp(inner[0].name, "sub", 3) != 0 ||
+	    inner[0].value.type != ES_JSTRING ||
+	    !edgeseal__subject_ok(inner[0].value.str, inner[0].value.str_len))
 		return EDGESEAL_INVALID_CLAIM_TYPE;
-	*act = json_string_value(sub);
-	(*known)++;
+	c->act.s = inner[0].value.str;
+	c->act.len = inner[0].value.str_len;
 	return EDGESEAL_OK;
 }
 
 /* Every claim of the format, by type; the first failure wins. */
 static enum edgeseal_reason
-read_claims(json_t *obj, struct claims *c)
+read_claims(struct claims *c)
 {
 	enum edgeseal_reason rc;
 
-	memset(c, 0, sizeof(*c));
-	if ((rc = get_string(obj, "iss", 1, &c->iss, &c->iss_len, &c->known)) ||
-	    (rc = get_string(obj, "sub", 1, &c->sub, &c->sub_len, &c->known)) ||
-	    (rc = get_time(obj, "iat", 1, &c->iat, &c->known)) ||
-	    (rc = get_time(obj, "exp", 1, &c->exp, &c->known)) ||
-	    (rc = get_string(obj, "jti", 1, &c->jti, NULL, &c->known)) ||
-	    (rc = get_string(obj, "aud", 0, &c->aud, &c->aud_len, &c->known)) ||
-	    (rc = get_time(obj, "nbf", 0, &c->nbf, &c->known)) ||
-	    (rc = get_act(obj, &c->act, &c->known)))
+	if ((rc = get_string(c, "iss", 1, &c->iss)) ||
+	    (rc = get_string(c, "sub", 1, &c->sub)) ||
+	    (rc = get_time(c, "iat", 1, &c->iat)) ||
+	    (rc = get_time(c, "exp", 1, &c->exp)) ||
+	    (rc = get_string(c, "jti", 1, &c->jti)) ||
+	    (rc = get_string(c, "aud", 0, &c->aud)) ||
+	    (rc = get_time(c, "nbf", 0, &c->nbf)) ||
+	    (rc = get_act(c)))
 		return rc;
 
-	c->has_nbf = json_object_get(obj, "nbf") != NULL;
-	if (!edgeseal__subject_ok(c->sub, c->sub_len))
+	if (!edgeseal__subject_ok(c->sub.s, c->sub.len))
 		return EDGESEAL_INVALID_SUBJECT;
 	if (c->exp < c->iat)
 		return EDGESEAL_INVALID_CLAIM_TYPE;
@@ -315,7 +315,8 @@ read_claims(json_t *obj, struct claims *c)
 
 /*
  * The clock rules. Every value is in (0, 2^53) and leeway below 2^32, so
- * no sum or difference below can overflow whatever now is.
+ * no sum or difference below can overflow whatever now is. nbf is 0 when
+ * absent, which never fails.
  */
 static enum edgeseal_reason
 check_time(const struct claims *c, const struct edgeseal__verify_rules *r,
@@ -323,7 +324,7 @@ check_time(const struct claims *c, const struct edgeseal__verify_rules *r,
 {
 	if (c->iat - r->leeway > now)
 		return EDGESEAL_IAT_IN_FUTURE;
-	if (c->has_nbf && c->nbf - r->leeway > now)
+	if (c->nbf - r->leeway > now)
 		return EDGESEAL_NOT_YET_VALID;
 	if (c->exp + r->leeway < now)
 		return EDGESEAL_EXPIRED;
@@ -333,9 +334,9 @@ check_time(const struct claims *c, const struct edgeseal__verify_rules *r,
 }
 
 static int
-bytes_equal(const char *a, size_t a_len, const char *b, size_t b_len)
+text_equal(struct edgeseal__text t, const char *s, size_t len)
 {
-	return a_len == b_len && memcmp(a, b, a_len) == 0;
+	return t.len == len && memcmp(t.s, s, len) == 0;
 }
 
 /* Issuer, audience and the restrictions of the key that signed. */
@@ -343,54 +344,97 @@ static enum edgeseal_reason
 check_parties(const struct claims *c, const struct edgeseal__verify_rules *r,
 	      const struct edgeseal__key *key)
 {
-	if (!bytes_equal(c->iss, c->iss_len, r->issuer, r->issuer_len))
+	if (!text_equal(c->iss, r->issuer, r->issuer_len))
 		return EDGESEAL_BAD_ISSUER;
-	if (r->audience == NULL && c->aud != NULL)
+	if (r->audience == NULL && c->aud.s != NULL)
 		return EDGESEAL_BAD_AUDIENCE;
 	if (r->audience != NULL &&
-	    (c->aud == NULL ||
-	     !bytes_equal(c->aud, c->aud_len, r->audience, r->audience_len)))
+	    (c->aud.s == NULL ||
+	     !text_equal(c->aud, r->audience, r->audience_len)))
 		return EDGESEAL_BAD_AUDIENCE;
-	if (!edgeseal__key_permits(key, c->sub, c->sub_len, c->act != NULL))
+	if (!edgeseal__key_permits(key, c->sub.s, c->sub.len,
+				   c->act.s != NULL))
 		return EDGESEAL_KEY_RESTRICTED;
 	return EDGESEAL_OK;
 }
 
-/* The members that are not the format's own, as compact JSON text. */
-static char *
-forwarded_claims(json_t *obj, const struct claims *c)
+/* 1 for the names the format defines; the others are forwarded. */
+static int
+own_claim(const struct edgeseal__jmember *m)
 {
 	static const char *const own[] = {
 		"iss", "sub", "iat", "exp", "nbf", "jti", "aud", "act",
 	};
-	json_t *copy;
-	char *text;
 
-	if (json_object_size(obj) == c->known)
-		return strdup("{}");
-	copy = json_copy(obj);
-	for (size_t i = 0; copy != NULL && i < sizeof(own) / sizeof(own[0]); i++)
-		json_object_del(copy, own[i]);
-	text = copy != NULL ? json_dumps(copy, JSON_COMPACT) : NULL;
-	json_decref(copy);
-	return text;
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		if (m->name_len == strlen(own[i]) &&
+		    memcmp(m->name, own[i], m->name_len) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The forwarded members as a JSON object, copied as written in the seal.
+ * They never take more room than the claims text they come from.
+ */
+static char *
+forwarded_claims(const struct claims *c, size_t claims_len)
+{
+	char *out = malloc(claims_len + 3), *at = out;
+
+	if (out == NULL)
+		return NULL;
+	*at++ = '{';
+	for (size_t i = 0; i < c->count; i++) {
+		const struct edgeseal__jmember *m = &c->m[i];
+		if (own_claim(m))
+			continue;
+		if (at - out > 1)
+			*at++ = ',';
+		memcpy(at, m->name_raw, m->name_raw_len);
+		at += m->name_raw_len;
+		*at++ = ':';
+		memcpy(at, m->value.raw, m->value.raw_len);
+		at += m->value.raw_len;
+	}
+	*at++ = '}';
+	*at = '\0';
+	return out;
 }
 
 /* Build the identity of a seal that passed every rule. */
 static enum edgeseal_reason
-make_identity(json_t *obj, const struct claims *c,
+make_identity(const struct claims *c, size_t claims_len,
 	      const struct edgeseal__key *key, struct edgeseal_identity **out)
 {
 	struct edgeseal__identity_fields f = {
 		.sub = c->sub, .iss = c->iss, .aud = c->aud, .act = c->act,
-		.jti = c->jti, .kid = key->kid, .iat = c->iat, .exp = c->exp,
+		.jti = c->jti, .kid = { key->kid, key->kid_len },
+		.iat = c->iat, .exp = c->exp,
 	};
-	char *claims = forwarded_claims(obj, c);
+	char *claims = forwarded_claims(c, claims_len);
 
-	f.claims_json = claims;
+	f.claims_json = (struct edgeseal__text){ claims,
+		claims != NULL ? strlen(claims) : 0 };
 	*out = claims != NULL ? edgeseal__identity_new(&f) : NULL;
 	free(claims);
 	return *out != NULL ? EDGESEAL_OK : EDGESEAL_INTERNAL_ERROR;
+}
+
+/* The claims object into c->m; its strings decoded into arena. */
+static enum edgeseal_reason
+scan_claims(const struct segments *seg, struct claims *c, char *arena)
+{
+	switch (edgeseal__json_scan_object(seg->claims, seg->claims_len,
+					   c->m, ES_CLAIMS_MAX, arena,
+					   seg->claims_len, &c->count)) {
+	case ES_JSCAN_OK:
+		return EDGESEAL_OK;
+	case ES_JSCAN_DUP:
+		return EDGESEAL_DUPLICATE_MEMBER;
+	default:
+		return EDGESEAL_MALFORMED_TOKEN;
+	}
 }
 
 /* The rules that read the claims, after the MAC has been checked. */
@@ -399,22 +443,27 @@ check_claims(const struct segments *seg, const struct edgeseal__key *key,
 	     const struct edgeseal__verify_rules *rules, int64_t now,
 	     struct edgeseal_identity **out)
 {
-	enum edgeseal_reason rc = EDGESEAL_OK;
-	struct claims c;
-	json_t *obj;
+	enum edgeseal_reason rc;
+	char stack[2048], *arena;
+	struct claims c = { .count = 0 };
 
-	obj = parse_object(seg->claims, seg->claims_len, &rc);
-	if (obj == NULL)
-		return rc;
+	arena = seg->claims_len <= sizeof(stack) ? stack
+						 : malloc(seg->claims_len);
+	if (arena == NULL)
+		return EDGESEAL_INTERNAL_ERROR;
 
-	rc = read_claims(obj, &c);
+	rc = scan_claims(seg, &c, arena);
+	if (rc == EDGESEAL_OK)
+		rc = read_claims(&c);
 	if (rc == EDGESEAL_OK)
 		rc = check_time(&c, rules, now);
 	if (rc == EDGESEAL_OK)
 		rc = check_parties(&c, rules, key);
 	if (rc == EDGESEAL_OK && out != NULL)
-		rc = make_identity(obj, &c, key, out);
-	json_decref(obj);
+		rc = make_identity(&c, seg->claims_len, key, out);
+
+	if (arena != stack)
+		free(arena);
 	return rc;
 }
 

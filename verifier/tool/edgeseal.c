@@ -68,6 +68,14 @@ static const struct option all_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* --help: the usage on standard output, and success. */
+static int
+help(void)
+{
+	fputs(usage_text, stdout);
+	return 0;
+}
+
 static int
 usage(const char *why)
 {
@@ -206,7 +214,7 @@ cmd_keygen(int argc, char **argv)
 
 	rc = parse_args(argc, argv, ALLOW(O(OPT_KEYSET), O(OPT_KID)), 0, &a);
 	if (rc != 0)
-		return rc > 0 ? (fputs(usage_text, stdout), 0) : EXIT_USAGE;
+		return rc > 0 ? help() : EXIT_USAGE;
 	if (a.keyset == NULL)
 		return usage("keygen needs --keyset");
 
@@ -271,7 +279,7 @@ cmd_mint(int argc, char **argv)
 		O(OPT_SUB), O(OPT_TTL), O(OPT_AUD), O(OPT_ACT), O(OPT_ISS),
 		O(OPT_AT), O(OPT_CLAIM)), 0, &a);
 	if (rc > 0)
-		rc = (fputs(usage_text, stdout), 0);
+		rc = help();
 	else if (rc < 0)
 		rc = EXIT_USAGE;
 	else if (a.keyset == NULL || a.sub == NULL)
@@ -352,7 +360,7 @@ cmd_verify(int argc, char **argv)
 		O(OPT_AUD), O(OPT_USER_ID), O(OPT_AT), O(OPT_LEEWAY),
 		O(OPT_MAX_LIFETIME)), 1, &a);
 	if (rc != 0)
-		return rc > 0 ? (fputs(usage_text, stdout), 0) : EXIT_USAGE;
+		return rc > 0 ? help() : EXIT_USAGE;
 	if (a.keyset == NULL)
 		return usage("verify needs --keyset");
 
@@ -361,11 +369,13 @@ cmd_verify(int argc, char **argv)
 	o.leeway = a.leeway;
 	o.max_lifetime = a.max_lifetime;
 	ks = load_keyset(&a);
+	if (ks != NULL)
+		v = edgeseal_verifier_new(&o, ks);
 	seal = read_seal(a.seal);
 	if (ks == NULL) {
 		printf("%s\n", edgeseal_reason_str(EDGESEAL_NO_KEY));
 		rc = EXIT_REFUSED;
-	} else if ((v = edgeseal_verifier_new(&o, ks)) == NULL || seal == NULL) {
+	} else if (v == NULL || seal == NULL) {
 		printf("%s\n", edgeseal_reason_str(EDGESEAL_INTERNAL_ERROR));
 		rc = EXIT_REFUSED;
 	} else {
@@ -415,7 +425,7 @@ cmd_inspect(int argc, char **argv)
 
 	rc = parse_args(argc, argv, ALLOW(0), 1, &a);
 	if (rc != 0)
-		return rc > 0 ? (fputs(usage_text, stdout), 0) : EXIT_USAGE;
+		return rc > 0 ? help() : EXIT_USAGE;
 	seal = read_seal(a.seal);
 	if (seal == NULL)
 		return EXIT_REFUSED;
@@ -444,10 +454,8 @@ main(int argc, char **argv)
 	};
 
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
-			  strcmp(argv[1], "-h") == 0)) {
-		fputs(usage_text, stdout);
-		return 0;
-	}
+			  strcmp(argv[1], "-h") == 0))
+		return help();
 	for (size_t i = 0; argc >= 2 && i < sizeof(commands) /
 		sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)

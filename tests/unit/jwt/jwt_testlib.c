@@ -27,7 +27,8 @@ static void *
 must(void *p)
 {
 	if (p == NULL) {
-		fprintf(stderr, "jwt_testlib: out of memory or OpenSSL error\n");
+		fprintf(stderr, "jwt_testlib: out of memory or OpenSSL "
+			"error\n");
 		abort();
 	}
 	return p;
@@ -159,7 +160,8 @@ tk_jwk(EVP_PKEY *pkey, const char *kid, const char *alg)
 		json_object_set_new(o, "e", json_string(y));
 	} else {
 		if (EVP_PKEY_get_octet_string_param(pkey,
-		    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt, sizeof(pt), &n) != 1 ||
+			OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt, sizeof(pt),
+			&n) != 1 ||
 		    EVP_PKEY_get_group_name(pkey, crv, sizeof(crv), NULL) != 1)
 			abort();
 		json_object_set_new(o, "kty", json_string("EC"));
@@ -229,7 +231,8 @@ tk_sign(const struct tk_key *key, const char *input, size_t n, size_t *len)
 	if (key->alg[0] == 'H') {
 		sig = must(malloc(EVP_MAX_MD_SIZE));
 		HMAC(EVP_get_digestbyname(digest_of(key->alg)), key->secret,
-		     (int)key->secret_len, (const uint8_t *)input, n, sig, &mlen);
+		     (int)key->secret_len, (const uint8_t *)input, n, sig,
+		     &mlen);
 		*len = mlen;
 		return sig;
 	}

@@ -187,6 +187,24 @@ sig_b64(const struct tk_key *key, const char *h, const char *p, long delta,
 	return keep(s);
 }
 
+/* An ES256 signature left in OpenSSL's DER form, as some libraries send. */
+static char *
+der_sig_b64(const char *h, const char *p)
+{
+	char *t = tk_token(h, p, NULL);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	uint8_t der[128];
+	size_t n = sizeof(der);
+
+	assert_int_equal(EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL,
+					       w.ec256, NULL), 1);
+	assert_int_equal(EVP_DigestSign(md, der, &n, (const uint8_t *)t,
+					strlen(t) - 1), 1);
+	EVP_MD_CTX_free(md);
+	free(t);
+	return keep(tk_b64(der, n));
+}
+
 /* ------------------------------------------------------------------ */
 /* The world: keys, files, configuration                               */
 /* ------------------------------------------------------------------ */
@@ -581,43 +599,45 @@ cases_kid(void)
 		T0, EDGESEAL_UNKNOWN_KID);
 	add_tok("no kid, no HS512 key", "{\"alg\":\"HS512\"}",
 		PL(.iss = MULTI_ISS), &(struct tk_key){ .kid = "m1",
-		.alg = "HS512", .secret = w.hs, .secret_len = 64 }, T0, EDGESEAL_NO_KEY);
+		.alg = "HS512", .secret = w.hs, .secret_len = 64 }, T0,
+		EDGESEAL_NO_KEY);
 }
 
 static void
 cases_signature(void)
 {
-	struct { const struct tk_key *k; long short_by; } fam[] = {
-		{ &k_hs256, -1 }, { &k_rs256, -1 }, { &k_es256, -1 },
-		{ &k_ps256, -1 }, { &k_es512, -1 },
-	};
+	const struct tk_key *fam[] = { &k_hs256, &k_rs256, &k_es256,
+				       &k_ps256, &k_es512 };
 	const char *p = PL();
 
 	for (size_t i = 0; i < sizeof(fam) / sizeof(*fam); i++) {
-		const struct tk_key *k = fam[i].k;
+		const struct tk_key *k = fam[i];
 		const char *h = hdr(k);
 
 		add_raw(keep(tk_fmt("sig %s empty", k->alg)),
 			with_sig(h, p, k, ""), T0, EDGESEAL_BAD_SIGNATURE);
 		add_raw(keep(tk_fmt("sig %s short", k->alg)),
-			with_sig(h, p, k, sig_b64(k, h, p, fam[i].short_by, 0)),
-			T0, EDGESEAL_BAD_SIGNATURE);
+			with_sig(h, p, k, sig_b64(k, h, p, -1, 0)), T0,
+			EDGESEAL_BAD_SIGNATURE);
 		add_raw(keep(tk_fmt("sig %s flipped", k->alg)),
 			with_sig(h, p, k, sig_b64(k, h, p, 0, 1)), T0,
 			EDGESEAL_BAD_SIGNATURE);
 	}
 	add_tok("sig HS256 other secret", hdr(&k_hs256), p, &(struct tk_key){
 		.kid = "hs256", .alg = "HS256", .secret = w.multi_secret,
-		.secret_len = 32 }, T0,
-		EDGESEAL_BAD_SIGNATURE);
+		.secret_len = 32 }, T0, EDGESEAL_BAD_SIGNATURE);
 	add_tok("sig RS256 other key", hdr(&k_rs256), p, &(struct tk_key){
 		.kid = "rsa-jwks", .alg = "RS256", .pkey = w.other_rsa }, T0,
 		EDGESEAL_BAD_SIGNATURE);
 	add_tok("sig ES256 other key", hdr(&k_es256), p, &(struct tk_key){
-		.kid = "ec256", .alg = "ES256", .pkey = w.other_ec }, T0, EDGESEAL_BAD_SIGNATURE);
+		.kid = "ec256", .alg = "ES256", .pkey = w.other_ec }, T0,
+		EDGESEAL_BAD_SIGNATURE);
 	add_tok("sig PS256 as RS256", hdr(&k_rs256), p, &(struct tk_key){
-		.kid = "rsa-jwks", .alg = "PS256", .pkey = w.rsa }, T0, EDGESEAL_BAD_SIGNATURE);
-	add_tok("sig RS256 over other payload", hdr(&k_rs256),
+		.kid = "rsa-jwks", .alg = "PS256", .pkey = w.rsa }, T0,
+		EDGESEAL_BAD_SIGNATURE);
+	add_raw("sig ES256 in DER", with_sig(hdr(&k_es256), p, &k_es256,
+		der_sig_b64(hdr(&k_es256), p)), T0, EDGESEAL_BAD_SIGNATURE);
+	add_tok("ok RS256 other payload", hdr(&k_rs256),
 		PL(.sub = "\"admin\""), &k_rs256, T0, EDGESEAL_OK);
 }
 
@@ -638,6 +658,12 @@ cases_headers(void)
 		T0, EDGESEAL_UNTRUSTED_KEY_HEADER);
 	add_tok("x5c", "{\"alg\":\"RS256\",\"kid\":\"rsa-jwks\",\"x5c\":"
 		"[\"MIIB\"]}", p, &k_rs256, T0, EDGESEAL_UNTRUSTED_KEY_HEADER);
+	add_tok("jku", "{\"alg\":\"RS256\",\"kid\":\"rsa-jwks\",\"jku\":"
+		"\"https://evil.example/keys\"}", p, &k_rs256, T0,
+		EDGESEAL_UNTRUSTED_KEY_HEADER);
+	add_tok("x5u", "{\"alg\":\"RS256\",\"kid\":\"rsa-jwks\",\"x5u\":"
+		"\"https://evil.example/cert\"}", p, &k_rs256, T0,
+		EDGESEAL_UNTRUSTED_KEY_HEADER);
 	add_tok("typ JOSE", "{\"alg\":\"HS256\",\"kid\":\"hs256\",\"typ\":"
 		"\"JOSE\"}", p, &k_hs256, T0, EDGESEAL_UNSUPPORTED_TOKEN_TYPE);
 	add_tok("typ number", "{\"alg\":\"HS256\",\"kid\":\"hs256\",\"typ\":"
@@ -732,6 +758,8 @@ cases_identity(void)
 		"\"https://idp.example.com\""), k, T0, EDGESEAL_BAD_ISSUER);
 	add_tok("iss double slash", h, PL(.iss =
 		"\"https://idp.example.com//\""), k, T0, EDGESEAL_BAD_ISSUER);
+	add_tok("iss unknown", h, PL(.iss = "\"https://evil.example/\""), k,
+		T0, EDGESEAL_BAD_ISSUER);
 	add_tok("iss upper case", h, PL(.iss =
 		"\"HTTPS://idp.example.com/\""), k, T0, EDGESEAL_BAD_ISSUER);
 	add_tok("aud upper case", h, PL(.aud = "[\"API\"]"), k, T0,

@@ -214,6 +214,65 @@ test_json_quote(void **state)
 	assert_int_equal(edgeseal__json_quote(buf, 32, &pos, "\xff", 1), -1);
 }
 
+/* Scan text as a claims object; returns the scanner's verdict. */
+static enum edgeseal__jscan
+scan(const char *text, struct edgeseal__jmember *m, size_t max, size_t *n)
+{
+	static char arena[1024];
+
+	return edgeseal__json_scan_object(text, strlen(text), m, max, arena,
+					  sizeof(arena), n);
+}
+
+static void
+test_json_scan(void **state)
+{
+	struct edgeseal__jmember m[8];
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(scan(" {\"a\" : \"x\\u00e9\\ud83d\\ude00\", \"b\":-12,"
+			      "\"c\":[1,{\"d\":null}],\"e\":1.5e3} ", m, 8,
+			      &n), ES_JSCAN_OK);
+	assert_int_equal(n, 4);
+	assert_int_equal(m[0].value.type, ES_JSTRING);
+	assert_memory_equal(m[0].value.str, "x\xc3\xa9\xf0\x9f\x98\x80", 7);
+	assert_int_equal(m[0].value.str_len, 7);
+	assert_int_equal(m[1].value.type, ES_JINT);
+	assert_int_equal(m[1].value.i, -12);
+	assert_int_equal(m[2].value.type, ES_JARRAY);
+	assert_int_equal(m[2].value.raw_len, strlen("[1,{\"d\":null}]"));
+	assert_int_equal(m[3].value.type, ES_JREAL);
+	assert_int_equal(scan("{}", m, 8, &n), ES_JSCAN_OK);
+	assert_int_equal(n, 0);
+
+	/* Names compare decoded: "\u0073ub" is "sub". */
+	assert_int_equal(scan("{\"sub\":1,\"\\u0073ub\":2}", m, 8, &n),
+			 ES_JSCAN_DUP);
+	assert_int_equal(scan("{\"a\":{\"b\":1,\"b\":2}}", m, 8, &n),
+			 ES_JSCAN_DUP);
+	assert_int_equal(scan("{\"a\":{\"b\":1},\"c\":{\"b\":2}}", m, 8, &n),
+			 ES_JSCAN_OK);
+	assert_int_equal(scan("{\"a\":1,\"b\":2}", m, 1, &n), ES_JSCAN_FULL);
+
+	/* Not JSON, or not an object. */
+	static const char *const bad[] = {
+		"", "[]", "{", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "{,}",
+		"{\"a\":01}", "{\"a\":1.}", "{\"a\":.5}", "{\"a\":1e}",
+		"{\"a\":+1}", "{\"a\":tru}", "{\"a\":\"\\u0000\"}",
+		"{\"a\":\"\\ud800\"}", "{\"a\":\"\\udc00\"}",
+		"{\"a\":\"\\x\"}", "{\"a\":\"\t\"}", "{\"a\":\"\xff\"}",
+		"{\"a\":9223372036854775808}", "{\"a\":1e400}", "{} x",
+		"{'a':1}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (scan(bad[i], m, 8, &n) != ES_JSCAN_BAD)
+			fail_msg("accepted %s", bad[i]);
+	assert_int_equal(scan("{\"a\":-9223372036854775808}", m, 8, &n),
+			 ES_JSCAN_OK);
+	assert_true(m[0].value.i == INT64_MIN);
+}
+
 static void
 test_fingerprint(void **state)
 {
@@ -236,6 +295,7 @@ main(void)
 		cmocka_unit_test(test_reason_table),
 		cmocka_unit_test(test_subject_rules),
 		cmocka_unit_test(test_json_quote),
+		cmocka_unit_test(test_json_scan),
 		cmocka_unit_test(test_fingerprint),
 	};
 

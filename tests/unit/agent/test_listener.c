@@ -1,0 +1,98 @@
+/*
+ * test_listener.c: address forms for listen lines, and real sockets for
+ * each form (loopback, port chosen by the kernel).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "listener.h"
+
+static void
+split_forms(void **state)
+{
+	char host[64], port[8];
+
+	assert_int_equal(es_listener_split("127.0.0.1:12345", host,
+					   sizeof(host), port, sizeof(port)),
+			 0);
+	assert_string_equal(host, "127.0.0.1");
+	assert_string_equal(port, "12345");
+	assert_int_equal(es_listener_split("[::1]:80", host, sizeof(host),
+					   port, sizeof(port)), 0);
+	assert_string_equal(host, "::1");
+	assert_string_equal(port, "80");
+
+	/* Wrong forms: bare v6, no port, no host, unclosed bracket. */
+	assert_int_equal(es_listener_split("::1:80", host, sizeof(host), port,
+					   sizeof(port)), -1);
+	assert_int_equal(es_listener_split("host", host, sizeof(host), port,
+					   sizeof(port)), -1);
+	assert_int_equal(es_listener_split("host:", host, sizeof(host), port,
+					   sizeof(port)), -1);
+	assert_int_equal(es_listener_split(":80", host, sizeof(host), port,
+					   sizeof(port)), -1);
+	assert_int_equal(es_listener_split("[::1:80", host, sizeof(host),
+					   port, sizeof(port)), -1);
+	assert_int_equal(es_listener_split("h:123456789", host, sizeof(host),
+					   port, sizeof(port)), -1);
+}
+
+static void
+open_each_form(void **state)
+{
+	char err[256], dir[] = "/tmp/es-listen-XXXXXX", addr[128];
+	struct stat st;
+	int fd;
+
+	fd = es_listener_open("127.0.0.1:0", err, sizeof(err));
+	assert_true(fd >= 0);
+	close(fd);
+	fd = es_listener_open("[::1]:0", err, sizeof(err));
+	if (fd >= 0)	/* hosts without IPv6 loopback exist */
+		close(fd);
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(addr, sizeof(addr), "unix:%s/s", dir);
+	fd = es_listener_open(addr, err, sizeof(err));
+	assert_true(fd >= 0);
+	assert_int_equal(stat(addr + 5, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0660);
+	close(fd);
+
+	/* The stale socket is replaced; a regular file is not touched. */
+	fd = es_listener_open(addr, err, sizeof(err));
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(addr + 5);
+	close(creat(addr + 5, 0600));
+	assert_int_equal(es_listener_open(addr, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not a socket"));
+	unlink(addr + 5);
+	rmdir(dir);
+
+	assert_int_equal(es_listener_open("nohost.invalid:1", err,
+					  sizeof(err)), -1);
+	assert_int_equal(es_listener_open("1.2.3", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "expected host:port"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(split_forms),
+		cmocka_unit_test(open_each_form),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
