@@ -38,7 +38,7 @@ struct alg_run {
 	const char *key_text;	/* PEM text or secret given to libjwt */
 	size_t key_len;
 	char *auth[NTOKENS];	/* distinct "Bearer ..." values */
-	uint8_t *sig;		/* raw: token 0's signature, OpenSSL form */
+	uint8_t *sig;		/* raw: token 0's sig, OpenSSL form */
 	size_t sig_len;
 	const char *input;	/* raw: signing input of token 0 */
 	size_t input_len;
@@ -310,8 +310,12 @@ main(int argc, char **argv)
 	if (argc > 1)
 		seconds = atof(argv[1]);
 	setup(runs);
-	if (argc > 3)
-		return run_one(runs, argv[2], argv[3]);
+	if (argc > 3) {
+		int rc = run_one(runs, argv[2], argv[3]);
+
+		tk_rmdir(dir);
+		return rc;
+	}
 
 	printf("per core (thread CPU time), validations/s, ratio to raw "
 	       "OpenSSL verify in ()\n");
@@ -330,5 +334,6 @@ main(int argc, char **argv)
 	}
 	if (sink == 0)
 		printf("(no call succeeded)\n");
+	tk_rmdir(dir);
 	return 0;
 }

@@ -80,6 +80,18 @@ one_verify(void *arg)
 		abort();
 }
 
+/* As services call it: the identity is built and freed too. */
+static void
+one_verify_identity(void *arg)
+{
+	struct ctx *c = arg;
+	struct edgeseal_identity *id = NULL;
+
+	if (edgeseal_verify(c->v, c->seal, c->seal_len, NOW, &id) != 0)
+		abort();
+	edgeseal_identity_free(id);
+}
+
 static void
 one_mint(void *arg)
 {
@@ -124,7 +136,7 @@ int
 main(int argc, char **argv)
 {
 	struct ctx c;
-	double hmac_rate, verify_rate, mint_rate;
+	double hmac_rate, verify_rate, identity_rate, mint_rate;
 
 	if (argc > 1)
 		seconds = atof(argv[1]) > 0 ? atof(argv[1]) : 1.0;
@@ -132,6 +144,7 @@ main(int argc, char **argv)
 
 	hmac_rate = rate(one_hmac, &c);
 	verify_rate = rate(one_verify, &c);
+	identity_rate = rate(one_verify_identity, &c);
 	mint_rate = rate(one_mint, &c);
 
 	printf("seal of %zu bytes (MAC over %zu), one thread\n", c.seal_len,
@@ -139,6 +152,8 @@ main(int argc, char **argv)
 	printf("raw HMAC-SHA256, same bytes  %10.0f /s per core\n", hmac_rate);
 	printf("edgeseal_verify              %10.0f /s per core\n",
 	       verify_rate);
+	printf("edgeseal_verify + identity   %10.0f /s per core\n",
+	       identity_rate);
 	printf("edgeseal_mint                %10.0f /s per core\n", mint_rate);
 	printf("verify_vs_hmac %.2f\n", verify_rate / hmac_rate);
 

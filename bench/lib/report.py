@@ -201,14 +201,15 @@ def memory_lines(notes):
                       int(note(notes, "rss.base_kib")) / 1024))
         grown = int(note(notes, "rss.rss_kib")) - int(note(notes,
                                                           "rss.base_kib"))
+        held = int(note(notes, "rss.held", "0")) or int(note(notes,
+                                                              "rss.tokens"))
         out.append("  about %d bytes per cached token over the fresh agent"
-                   % (grown * 1024 / int(note(notes, "rss.tokens"))))
+                   % (grown * 1024 / held))
         out.append("  wrk: %s" % note(notes, "rss.wrk", "")[6:])
         held = note(notes, "rss.held")
         if held:
-            f = [int(x) for x in held.split()]
-            out.append("  a second pass found %d of them still cached "
-                       "(cache hits)" % (f[2] - f[0]))
+            out.append("  a second pass found %s of them still cached "
+                       "(cache=hit in the agent's log)" % held)
     out += churn_lines(notes)
     return [""] + out if out else []
 

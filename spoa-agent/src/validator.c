@@ -305,6 +305,12 @@ seal_init(struct es_validator *v, const struct es_config *cfg, char *err,
 	v->seal_issuer = dup_or_null(cfg->seal_issuer);
 	v->seal_audience = dup_or_null(cfg->seal_audience);
 	v->seal_ttl = cfg->seal_ttl ? cfg->seal_ttl : DEFAULT_SEAL_TTL;
+	if ((cfg->seal_signing_kid && !v->seal_kid) ||
+	    (cfg->seal_issuer && !v->seal_issuer) ||
+	    (cfg->seal_audience && !v->seal_audience)) {
+		cfg_err(err, errlen, cfg->file, line, "out of memory");
+		return -1;
+	}
 	return 0;
 }
 

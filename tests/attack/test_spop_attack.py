@@ -99,12 +99,12 @@ class Agent:
         while time.monotonic() < end:
             if self.proc.poll() is not None:
                 raise RuntimeError("agent exited: " + self.logtext())
-            try:
+            # Every listener is open once "started" is logged.
+            if "event=started" in self.logtext():
                 socket.create_connection(("127.0.0.1", setup.port),
-                                         0.5).close()
+                                         5).close()
                 return
-            except OSError:
-                time.sleep(0.02)
+            time.sleep(0.02)
         raise RuntimeError("agent did not listen")
 
     def logtext(self):

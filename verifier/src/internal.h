@@ -23,6 +23,9 @@
 #define ES_DEFAULT_MAX_SIZE 4096
 #define ES_TIME_MAX 9007199254740992LL	/* 2^53: iat and exp stay below */
 
+/* The header every seal carries, up to the kid's quoted value. */
+#define ES_HEADER_HEAD "{\"alg\":\"HS256\",\"typ\":\"edgeseal+jwt\",\"kid\":"
+
 /* A key ready for HMAC-SHA256: SHA-256 states after ipad and opad. */
 struct edgeseal__hmac_key {
 	struct evp_md_ctx_st *inner;
@@ -104,6 +107,12 @@ int edgeseal__utf8_ok(const char *s, size_t n);
  * no control character, no comma and no NUL.
  */
 int edgeseal__subject_ok(const char *s, size_t n);
+
+/*
+ * 1 when kid (len bytes) is a valid key id: 1..128 printable ASCII
+ * characters without space, '"' or '\\', so it needs no JSON escaping.
+ */
+int edgeseal__kid_ok(const char *kid, size_t len);
 
 /*
  * Append s (n bytes of UTF-8) as a quoted JSON string at *pos in buf of

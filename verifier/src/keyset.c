@@ -25,19 +25,6 @@ edgeseal__set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* 1 when kid is 1..ES_KID_MAX printable ASCII bytes without quotes. */
-static int
-kid_ok(const char *kid, size_t len)
-{
-	if (len == 0 || len > ES_KID_MAX)
-		return 0;
-	for (size_t i = 0; i < len; i++)
-		if (kid[i] <= ' ' || kid[i] > '~' || kid[i] == '"' ||
-		    kid[i] == '\\')
-			return 0;
-	return 1;
-}
-
 /* Scrub the "k" string of one JWK inside Jansson's own buffer. */
 static void
 wipe_jwk(json_t *jwk)
@@ -139,7 +126,8 @@ parse_key(json_t *jwk, struct edgeseal__key *key)
 			    strcmp(json_string_value(alg), "HS256") != 0))
 		return "alg must be \"HS256\"";
 	if (!json_is_string(kid) ||
-	    !kid_ok(json_string_value(kid), json_string_length(kid)))
+	    !edgeseal__kid_ok(json_string_value(kid),
+			      json_string_length(kid)))
 		return "kid must be 1-128 printable ASCII characters";
 
 	key->kid_len = json_string_length(kid);

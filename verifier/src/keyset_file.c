@@ -214,8 +214,8 @@ sync_parent(const char *path)
 static int
 replace_file(const char *path, const char *text)
 {
+	int fd = -1, rc = -1, saved;
 	char *tmp = NULL;
-	int fd = -1, rc = -1;
 
 	if (asprintf(&tmp, "%s.XXXXXX", path) < 0) {
 		tmp = NULL;
@@ -236,11 +236,13 @@ replace_file(const char *path, const char *text)
 	sync_parent(path);
 	rc = 0;
 out:
+	saved = errno;	/* the cause, for the caller's message */
 	if (fd >= 0)
 		close(fd);
 	if (rc != 0 && tmp != NULL)
 		unlink(tmp);
 	free(tmp);
+	errno = saved;
 	return rc;
 }
 

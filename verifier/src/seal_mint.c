@@ -2,8 +2,8 @@
  * seal_mint.c: build and MAC a seal.
  *
  * The agent mints one seal per request, so the JSON is written by hand into
- * stack buffers, and forwarded claims are checked by the allocation-free
- * reader of json_scan.c: minting allocates nothing.
+ * stack buffers and forwarded claims are checked by the allocation-free
+ * reader of json_scan.c: the only allocation is OpenSSL's digest context.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -243,8 +243,7 @@ edgeseal_mint(const struct edgeseal_keyset *ks,
 	if (rc != EDGESEAL_OK)
 		return rc;
 
-	put_raw(&header, "{\"alg\":\"HS256\",\"typ\":\"edgeseal+jwt\"");
-	put_raw(&header, ",\"kid\":");
+	put_raw(&header, ES_HEADER_HEAD);
 	put_str(&header, key->kid);
 	put_raw(&header, "}");
 	if (header.failed)

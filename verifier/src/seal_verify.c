@@ -12,8 +12,8 @@
 #include "base64url.h"
 #include "internal.h"
 
-/* The header every seal carries, up to the kid's value and after it. */
-#define HEADER_HEAD "{\"alg\":\"HS256\",\"typ\":\"edgeseal+jwt\",\"kid\":\""
+/* The minter's header around a kid that needs no escaping. */
+#define HEADER_HEAD ES_HEADER_HEAD "\""
 #define HEADER_TAIL "\"}"
 
 /* Decoded segments of one seal; the stack buffer fits default-sized ones. */
@@ -178,12 +178,9 @@ canonical_header(const char *text, size_t len, const char **kid,
 	size_t head = sizeof(HEADER_HEAD) - 1, tail = sizeof(HEADER_TAIL) - 1;
 
 	if (len <= head + tail || memcmp(text, HEADER_HEAD, head) != 0 ||
-	    memcmp(text + len - tail, HEADER_TAIL, tail) != 0)
+	    memcmp(text + len - tail, HEADER_TAIL, tail) != 0 ||
+	    !edgeseal__kid_ok(text + head, len - head - tail))
 		return 0;
-	for (size_t i = head; i < len - tail; i++)
-		if (text[i] <= ' ' || text[i] > '~' || text[i] == '"' ||
-		    text[i] == '\\')
-			return 0;
 	*kid = text + head;
 	*kid_len = len - head - tail;
 	return 1;

@@ -71,6 +71,18 @@ edgeseal__subject_ok(const char *s, size_t n)
 	return edgeseal__utf8_ok(s, n);
 }
 
+int
+edgeseal__kid_ok(const char *kid, size_t len)
+{
+	if (len == 0 || len > ES_KID_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (kid[i] <= ' ' || kid[i] > '~' || kid[i] == '"' ||
+		    kid[i] == '\\')
+			return 0;
+	return 1;
+}
+
 /* Write the JSON form of byte c into esc; returns its length (1..6). */
 static size_t
 escape_byte(unsigned char c, char esc[6])

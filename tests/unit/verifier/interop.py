@@ -96,6 +96,24 @@ def main():
     rc, out, err = run("verify", "--keyset", ks, "--at", str(now), bad)
     check(rc == 1 and out == "bad_signature", "edgeseal refuses another key")
 
+    # inspect prints both parts, unverified, even under a key it lacks
+    rc, out, err = run("inspect", bad)
+    check(rc == 0 and out.count("UNVERIFIED") == 2 and '"sub": "bob"' in out,
+          "inspect prints header and claims marked UNVERIFIED")
+    rc, out, err = run("inspect", "not-a-seal")
+    check(rc == 1, "inspect refuses a non-JWS")
+
+    # --claim values: JSON when they parse, else strings
+    rc, token, err = run("mint", "--keyset", ks, "--sub", "alice",
+                         "--claim", "level=3", "--claim", 'roles=["a"]',
+                         "--claim", "note=hello")
+    claims = jwt.decode(token, key, algorithms=["HS256"]) if rc == 0 else {}
+    check(claims.get("level") == 3 and claims.get("roles") == ["a"] and
+          claims.get("note") == "hello", "--claim types")
+    rc, out, err = run("mint", "--keyset", ks, "--sub", "alice",
+                       "--claim", "exp=1")
+    check(rc == 1 and "invalid_claim_type" in err, "reserved claim refused")
+
     # usage errors
     rc, out, err = run("verify", "--keyset", ks)
     check(rc == 2, "verify without SEAL is a usage error")

@@ -1,5 +1,5 @@
 /*
- * jwt_front.c (fuzz): any bytes as an Authorization value through the
+ * jwt_token.c (fuzz): any bytes as an Authorization value through the
  * Bearer rule, the strict front end and every claim reader. The reasons
  * themselves are not checked here (the unit tests do); what must hold is
  * no crash, no leak, no undefined behaviour, and nothing accepted past the
