@@ -10,7 +10,7 @@ are printed as PASS/MISS beside the figures; nothing here fails.
 import sys
 
 ALGS = (("rs1", "RS256"), ("es1", "ES256"), ("hs1", "HS256"))
-PATHS = (("b", "(b) native"), ("c", "(c) edgeseal"))
+PATHS = (("b", "(b)"), ("c", "(c)"))
 MODES = (("one", "one token"), ("many", "every token new"))
 
 # Targets from the issue: (numerator, denominator, minimum).
@@ -77,35 +77,38 @@ def label(key):
     if key == "a":
         return "(a) no authentication"
     if key == "c.public":
-        return "(c) /public/: rules, no agent call"
+        return "(c) /public/, no agent call"
     path, alg, mode = key.split(".")
     return "%s %s, %s" % (dict(PATHS)[path], dict(ALGS)[alg],
                           dict(MODES)[mode])
 
 
+def row_keys():
+    """Every point key in the order of the table."""
+    return ["a", "c.public"] + ["%s.%s.%s" % (p, a, m) for p, _ in PATHS
+                                for a, _ in ALGS for m, _ in MODES]
+
+
 def point_table(points, secs):
-    out = ["%-35s %7s %6s %6s %6s %6s %7s %5s %5s %5s %5s %5s" % (
-        "path", "req/s", "spread", "p50", "p99", "errors", "req/cpu",
+    out = ["%-28s %6s %6s %6s %6s %3s %7s %5s %5s %5s %5s %5s" % (
+        "path", "req/s", "spread", "p50", "p99", "err", "req/cpu",
         "hap", "agent", "upstr", "wrk", "other")]
-    keys = ["a", "c.public"] + ["%s.%s.%s" % (p, a, m) for p, _ in PATHS
-                    for a, _ in ALGS for m, _ in MODES]
     noisy = False
-    for key in keys:
+    for key in row_keys():
         p = points.get(key)
         if p is None:
             continue
-        flag = "" if valid(points, key, secs) else "  INVALID (errors)"
+        flag = "" if valid(points, key, secs) else " INVALID (errors)"
         if p["other"] > OTHER_MAX:
-            flag += "  *"
+            flag += " *"
             noisy = True
         spread = "%5.0f%%" % (100 * p["spread"]) if p["rounds"] > 1 \
             else "-"
-        out.append("%-35s %7.0f %6s %6.2f %6.2f %6d %7.0f %5s %5s %5s %5s "
+        out.append("%-28s %6.0f %6s %6.2f %6.2f %3d %7.0f %5s %5s %5s %5s "
                    "%5.2f%s"
                    % (label(key), p["rps"], spread, p["p50"] / 1000,
                       p["p99"] / 1000, p["err"], p["eff"], p["hap"],
-                      p["agent"],
-                      p["ups"], p["wrk"], p["other"], flag))
+                      p["agent"], p["ups"], p["wrk"], p["other"], flag))
     out.append("Best of the rounds; spread: how much lower the worst "
                "round was. p50, p99 in ms.")
     out.append("Cores used during the point (CPU seconds per second): hap "
@@ -121,8 +124,25 @@ def point_table(points, secs):
     return out
 
 
+def cost_table(points):
+    """CPU microseconds per request (total: HAProxy, agent, upstream and
+    wrk together), the figures least moved by other work on the machine."""
+    out = ["", "%-28s %8s %8s %8s" % ("CPU per request, us", "haproxy",
+                                      "agent", "total")]
+    for key in row_keys():
+        p = points.get(key)
+        if p is None or not p["rps"]:
+            continue
+        agent = "-" if p["agent"] == "-" else "%.0f" % (
+            1e6 * float(p["agent"]) / p["rps"])
+        out.append("%-28s %8.0f %8s %8.0f" % (
+            label(key), 1e6 * float(p["hap"]) / p["rps"], agent,
+            1e6 / p["eff"] if p["eff"] else 0))
+    return out
+
+
 def ratio_table(points, secs):
-    out = ["", "%-30s %8s %8s   %s" % ("ratios, same run", "(c)/(a)",
+    out = ["", "%-28s %8s %8s   %s" % ("ratios, same run", "(c)/(a)",
                                       "(c)/(b)",
                                       "same, per CPU second (a) (b)")]
     for a, alg in ALGS:
@@ -132,7 +152,7 @@ def ratio_table(points, secs):
                 continue
             ra = valid(points, "a", secs)
             rb = valid(points, "b.%s.%s" % (a, m), secs)
-            out.append("%-30s %8s %8s   %14s %5s" % (
+            out.append("%-28s %8s %8s   %14s %5s" % (
                 "%s, %s" % (alg, mode), ratio(c, ra, "rps"),
                 ratio(c, rb, "rps"), ratio(c, ra, "eff"),
                 ratio(c, rb, "eff")))
@@ -206,10 +226,12 @@ def memory_lines(notes):
         out.append("  about %d bytes per cached token over the fresh agent"
                    % (grown * 1024 / held))
         out.append("  wrk: %s" % note(notes, "rss.wrk", "")[6:])
-        held = note(notes, "rss.held")
-        if held:
+        if note(notes, "rss.held"):
             out.append("  a second pass found %s of them still cached "
                        "(cache=hit in the agent's log)" % held)
+            out.append("  so 100,000 tokens actually held would need about "
+                       "%.1f MiB" % ((int(note(notes, "rss.base_kib")) +
+                                      grown * 100000.0 / held) / 1024))
     out += churn_lines(notes)
     return [""] + out if out else []
 
@@ -235,21 +257,38 @@ def churn_lines(notes):
             ", ".join(parts)]
 
 
+def loadgen_line(text):
+    """Shorten one loadgen note to the figures that matter."""
+    name, _, rest = text.partition(": ")
+    v = dict(f.split("=", 1) for f in rest.split() if "=" in f)
+    if "notify_per_s" not in v:
+        return text
+    return ("%-8s %7s NOTIFY/s  p50 %5s us  p99 %6s us  errors %s  agent "
+            "%s cores: %s per core" % (
+                name, v["notify_per_s"], v.get("p50_us", "?"),
+                v.get("p99_us", "?"), v.get("errors", "?"),
+                v.get("agent_cores", "?"), v.get("per_core", "?")))
+
+
 def side_lines(notes):
     out = []
-    sections = (("loadgen", "agent alone (edgeseal-spop-loadgen)"),
+    sections = (("loadgen", "agent alone (edgeseal-spop-loadgen -n 4 -d 16, "
+                             "one agent thread)"),
                 ("jwt", "JWT validation bench (edgeseal-jwt-bench)"),
                 ("seal", "seal bench (edgeseal-seal-bench)"))
     for prefix, title in sections:
-        lines = [v for k, v in notes
+        lines = [loadgen_line(v) if prefix == "loadgen" else v
+                 for k, v in notes
                  if k in (prefix + ".line", prefix + ".skip")]
         if lines:
             out += ["", title] + ["  " + v for v in lines]
-    skips = [v for k, v in notes if k.endswith(".skip")
-             and k.split(".")[0] in ("a", "b", "c")]
-    if skips:
-        out += [""] + skips
     return out
+
+
+def skip_lines(notes):
+    """Why a path has no rows, said right under the table."""
+    return [v for k, v in notes if k.endswith(".skip")
+            and k.split(".")[0] in ("a", "b", "c")]
 
 
 def main():
@@ -266,7 +305,9 @@ def main():
            note(notes, "run.haproxy"), note(notes, "run.commit"),
            note(notes, "run.load", "?")),
         ""]
-    lines = head + point_table(points, secs) + ratio_table(points, secs)
+    lines = head + point_table(points, secs) + skip_lines(notes)
+    lines += ratio_table(points, secs)
+    lines += cost_table(points)
     lines += memory_lines(notes) + side_lines(notes)
     lines += target_lines(points, notes, secs)
     print("\n".join(lines))

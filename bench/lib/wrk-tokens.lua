@@ -5,6 +5,8 @@
 --
 -- BENCH_STOP_AFTER=N ends the run once N responses came back (used to push
 -- a fixed number of distinct tokens through the agent's cache).
+-- BENCH_DELAY_MS=N makes every connection wait N ms between requests, to
+-- hold a steady, moderate load (bench/soak) instead of the most wrk can.
 -- done() prints one machine-readable line that bench/run parses.
 
 local reqs = {}
@@ -12,6 +14,7 @@ local count = 0
 local next_req = 0
 local seen = 0
 local stop_after = tonumber(os.getenv("BENCH_STOP_AFTER") or "0")
+local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
 
 function init(args)
 	local path = os.getenv("BENCH_TOKENS")
@@ -29,6 +32,13 @@ function init(args)
 	if stop_after <= 0 then
 		response = nil
 	end
+	if delay_ms <= 0 then
+		delay = nil
+	end
+end
+
+function delay()
+	return delay_ms
 end
 
 function request()

@@ -1,41 +1,21 @@
-"""spopwire.py: a minimal SPOP 2.0 client codec for the attack tests.
+"""spopwire.py: the HAProxy side of SPOP 2.0 for the attack tests.
 
 Builds HAProxy-side frames (HELLO, NOTIFY, DISCONNECT) and decodes what
-the agent answers. Written from SPOE.txt section 3; independent of the C
-codec on purpose, so the two check each other.
+the agent answers. The primitives (varints, typed data) come from the
+end-to-end tests' fake agent (tests/e2e/fake_spoa.py); both are written
+from SPOE.txt section 3, independently of the C codec, so they check it.
 """
+import os
 import struct
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "e2e"))
+from fake_spoa import read_typed, read_varint, varint  # noqa: E402,F401
 
 HAPROXY_HELLO, HAPROXY_DISCONNECT, NOTIFY = 1, 2, 3
 AGENT_HELLO, AGENT_DISCONNECT, ACK = 101, 102, 103
 FIN = 1
-
-
-def varint(v):
-    if v < 240:
-        return bytes([v])
-    out = [(v & 0xFF) | 0xF0]
-    v = (v - 240) >> 4
-    while v >= 128:
-        out.append((v & 0xFF) | 0x80)
-        v = (v - 128) >> 7
-    out.append(v)
-    return bytes(out)
-
-
-def read_varint(buf, pos):
-    b = buf[pos]
-    pos += 1
-    if b < 240:
-        return b, pos
-    val, shift = b, 4
-    while True:
-        b = buf[pos]
-        pos += 1
-        val += b << shift
-        shift += 7
-        if b < 128:
-            return val, pos
 
 
 def bstr(s):
@@ -98,22 +78,10 @@ def disconnect(status=0, message="bye"):
 
 
 def read_data(buf, pos):
-    t = buf[pos] & 0x0F
-    flags = buf[pos] >> 4
-    pos += 1
-    if t == 0:
-        return None, pos
-    if t == 1:
-        return bool(flags & 1), pos
-    if t in (2, 3, 4, 5):
-        return read_varint(buf, pos)
-    if t == 6:
-        return buf[pos:pos + 4], pos + 4
-    if t == 7:
-        return buf[pos:pos + 16], pos + 16
-    n, pos = read_varint(buf, pos)
-    val = buf[pos:pos + n]
-    return (val.decode() if t == 8 else val), pos + n
+    """TYPED-DATA at pos; STRING values come back as str."""
+    is_string = buf[pos] & 0x0F == 8
+    val, pos = read_typed(buf, pos)
+    return (val.decode() if is_string else val), pos
 
 
 class Frame:

@@ -10,8 +10,6 @@ an HS256 issuer key and a seal key set and mints a real user token.
 Every test checks the answer (the right DISCONNECT status, or a close)
 and then that the agent still serves a fresh connection.
 """
-import base64
-import json
 import os
 import signal
 import socket
@@ -22,24 +20,17 @@ import threading
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import jwt  # python3-jwt
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 import spopwire as w  # noqa: E402
+from harness import free_port, poll, write_seal_keyset  # noqa: E402
 
 AGENT = sys.argv[1] if len(sys.argv) > 1 else None
 MODE = sys.argv[2] if len(sys.argv) > 2 else "fake"
 DEADLINE = 20.0
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def b64u(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 class Setup:
@@ -53,11 +44,13 @@ class Setup:
         issuer_key = os.path.join(self.dir, "issuer.key")
         secret = os.urandom(32)
         self.write(issuer_key, secret)
-        self.write(keyset, json.dumps({"keys": [{
-            "kty": "oct", "kid": "s1", "alg": "HS256",
-            "k": b64u(os.urandom(32))}]}).encode())
+        write_seal_keyset(keyset, "s1")
         if MODE == "real":
-            self.good = "Bearer " + self.mint(secret)
+            now = int(time.time())
+            self.good = "Bearer " + jwt.encode(
+                {"iss": "https://idp.test/", "sub": "alice", "iat": now,
+                 "exp": now + 600}, secret, algorithm="HS256",
+                headers={"kid": "t1"})
         self.conf = os.path.join(self.dir, "agent.conf")
         self.text = (
             "[agent]\nlisten = 127.0.0.1:%d\nthreads = 2\n"
@@ -75,19 +68,6 @@ class Setup:
         os.write(fd, data)
         os.close(fd)
 
-    @staticmethod
-    def mint(secret):
-        import hmac
-        import hashlib
-        now = int(time.time())
-        head = b64u(json.dumps({"alg": "HS256", "typ": "JWT",
-                                "kid": "t1"}).encode())
-        body = b64u(json.dumps({"iss": "https://idp.test/", "sub": "alice",
-                                "iat": now, "exp": now + 600}).encode())
-        mac = hmac.new(secret, (head + "." + body).encode(),
-                       hashlib.sha256).digest()
-        return head + "." + body + "." + b64u(mac)
-
 
 class Agent:
     def __init__(self, setup):
@@ -95,17 +75,14 @@ class Agent:
         self.log = open(os.path.join(setup.dir, "agent.log"), "wb")
         self.proc = subprocess.Popen([AGENT, "-d", "-f", setup.conf],
                                      stdout=self.log, stderr=self.log)
-        end = time.monotonic() + DEADLINE
-        while time.monotonic() < end:
-            if self.proc.poll() is not None:
-                raise RuntimeError("agent exited: " + self.logtext())
-            # Every listener is open once "started" is logged.
-            if "event=started" in self.logtext():
-                socket.create_connection(("127.0.0.1", setup.port),
-                                         5).close()
-                return
-            time.sleep(0.02)
-        raise RuntimeError("agent did not listen")
+        # Every listener is open once "started" is logged.
+        poll(self.started, DEADLINE, "the agent to start")
+        socket.create_connection(("127.0.0.1", setup.port), 5).close()
+
+    def started(self):
+        if self.proc.poll() is not None:
+            raise RuntimeError("agent exited: " + self.logtext())
+        return "event=started" in self.logtext()
 
     def logtext(self):
         with open(os.path.join(self.setup.dir, "agent.log")) as f:
@@ -113,6 +90,13 @@ class Agent:
 
     def fds(self):
         return len(os.listdir("/proc/%d/fd" % self.proc.pid))
+
+    def kill(self):
+        """Cleanup after a failed test: never leave an agent running."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(DEADLINE)
+        self.log.close()
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
@@ -133,6 +117,7 @@ class SpopAttack(unittest.TestCase):
     def setUpClass(cls):
         cls.setup = Setup()
         cls.agent = Agent(cls.setup)
+        cls.addClassCleanup(cls.agent.kill)
 
     @classmethod
     def tearDownClass(cls):
@@ -363,10 +348,8 @@ class SpopAttack(unittest.TestCase):
                          b"\1\0\0\0\0\0\0\0" if i % 2 else b"\0" * 8)
             s.close()
         # Wait for the agent to see every close, up to a deadline.
-        end = time.monotonic() + DEADLINE
-        while self.agent.fds() > before and time.monotonic() < end:
-            time.sleep(0.05)
-        self.assertLessEqual(self.agent.fds(), before)
+        poll(lambda: self.agent.fds() <= before, DEADLINE,
+             "the agent to close 10,000 connections")
         self.assert_serving()
 
     def test_trickling_peer_does_not_block_others(self):
@@ -415,6 +398,7 @@ class Lifecycle(unittest.TestCase):
     def test_reload_and_drain(self):
         st = Setup()
         agent = Agent(st)
+        self.addCleanup(agent.kill)
         s = connect(st.port)
         r = w.Reader(s)
         s.sendall(w.hello())
@@ -458,6 +442,7 @@ class Lifecycle(unittest.TestCase):
         with open(st.conf, "w") as f:
             f.write(st.text)
         agent = Agent(st)
+        self.addCleanup(agent.kill)
         self.assertEqual(os.stat(path).st_mode & 0o777, 0o660)
         for family, addr in ((socket.AF_UNIX, path),
                              (socket.AF_INET6, ("::1", v6))):
@@ -474,11 +459,7 @@ class Lifecycle(unittest.TestCase):
 
     @staticmethod
     def wait_log(agent, text):
-        end = time.monotonic() + DEADLINE
-        while text not in agent.logtext():
-            if time.monotonic() > end:
-                raise AssertionError("no %r in log" % text)
-            time.sleep(0.02)
+        poll(lambda: text in agent.logtext(), DEADLINE, repr(text))
 
 
 if __name__ == "__main__":

@@ -5,15 +5,14 @@
  * the rest as a seal, which mostly exercises the framing, base64url and
  * header rules. Mode 1 reads the rest as "header JSON\nclaims JSON",
  * encodes and MACs it with the test key, so the claim rules behind the MAC
- * check are reached too. Mode 2 reads the rest with the claims reader
- * (json_scan.c) and with Jansson and aborts when they disagree.
+ * check are reached too. Mode 2 reads the rest as claims alone and signs
+ * them under the header our minter writes, so the header's byte-compare
+ * fast path is taken and the fuzzer spends its effort on the claims.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <jansson.h>
 
 #include "base64url.h"
 #include "edgeseal.h"
@@ -84,62 +83,21 @@ verify_signed(const uint8_t *data, size_t size)
 	free(seal);
 }
 
-/*
- * 1 when the input may reach the limits where the readers differ on
- * purpose: nesting past 32, a number within reach of a double's range
- * (an exponent of three digits or more, or 300 digits in a row), or a NUL
- * byte, which Jansson lets through in places and RFC 8259 never does.
- */
-static int
-near_limits(const uint8_t *d, size_t n)
-{
-	size_t opens = 0, run = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		opens += d[i] == '[' || d[i] == '{';
-		run = d[i] >= '0' && d[i] <= '9' ? run + 1 : 0;
-		if (run >= 300)
-			return 1;
-		if ((d[i] == 'e' || d[i] == 'E') && i + 3 < n) {
-			size_t j = i + 1 + (d[i + 1] == '+' || d[i + 1] == '-');
-			if (j + 2 < n && d[j] >= '0' && d[j] <= '9' &&
-			    d[j + 1] >= '0' && d[j + 1] <= '9' &&
-			    d[j + 2] >= '0' && d[j + 2] <= '9')
-				return 1;
-		}
-	}
-	return opens > 32 || memchr(d, 0, n) != NULL;
-}
-
-/* Both JSON readers must accept and refuse the same objects. */
+/* The minter's header for key "f", a newline, then the claims. */
 static void
-compare_json(const uint8_t *data, size_t size)
+verify_claims(const uint8_t *data, size_t size)
 {
-	struct edgeseal__jmember m[ES_CLAIMS_MAX];
-	char *arena = malloc(size + 1);
-	enum edgeseal__jscan ours;
-	json_error_t jerr;
-	json_t *theirs;
-	size_t n;
+	static const char header[] =
+		"{\"alg\":\"HS256\",\"typ\":\"edgeseal+jwt\",\"kid\":\"f\"}\n";
+	uint8_t *both = malloc(sizeof(header) - 1 + size);
 
-	if (arena == NULL)
+	if (both == NULL)
 		return;
-	ours = edgeseal__json_scan_object((const char *)data, size, m,
-					  ES_CLAIMS_MAX, arena, size, &n);
-	theirs = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES,
-			    &jerr);
-
-	/* Our limits (members, depth) are ours alone: nothing to compare. */
-	if (ours == ES_JSCAN_FULL || near_limits(data, size))
-		goto out;
-	if ((ours == ES_JSCAN_OK) != json_is_object(theirs))
-		abort();
-	if (ours == ES_JSCAN_DUP && (theirs != NULL ||
-	    json_error_code(&jerr) != json_error_duplicate_key))
-		abort();
-out:
-	json_decref(theirs);
-	free(arena);
+	memcpy(both, header, sizeof(header) - 1);
+	if (size > 0)
+		memcpy(both + sizeof(header) - 1, data, size);
+	verify_signed(both, sizeof(header) - 1 + size);
+	free(both);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -154,7 +112,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		verify_signed(data + 1, size - 1);
 		break;
 	case 2:
-		compare_json(data + 1, size - 1);
+		verify_claims(data + 1, size - 1);
 		break;
 	default:
 		verify((const char *)data + 1, size - 1);

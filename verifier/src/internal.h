@@ -17,6 +17,7 @@
 #define ES_SUB_MAX 256		/* longest subject, in bytes */
 #define ES_JTI_BYTES 16		/* 128 random bits */
 #define ES_CLAIMS_MAX 64	/* members a seal's claims may have */
+#define ES_JSON_DEPTH_MAX 32	/* containers nested inside the claims */
 #define ES_DEFAULT_ISSUER "edgeseal"
 #define ES_DEFAULT_TTL 60
 #define ES_DEFAULT_MAX_LIFETIME 300
@@ -122,49 +123,20 @@ int edgeseal__kid_ok(const char *kid, size_t len);
 int edgeseal__json_quote(char *buf, size_t cap, size_t *pos, const char *s,
 			 size_t n);
 
-/* JSON values as json_scan.c reads them. */
-enum edgeseal__jtype {
-	ES_JSTRING, ES_JINT, ES_JREAL, ES_JOBJECT, ES_JARRAY,
-	ES_JTRUE, ES_JFALSE, ES_JNULL,
-};
-
-struct edgeseal__jvalue {
-	enum edgeseal__jtype type;
-	const char *raw;	/* the value's text in the input */
-	size_t raw_len;
-	const char *str;	/* ES_JSTRING: decoded, in the arena, no NUL */
-	size_t str_len;
-	int64_t i;		/* ES_JINT */
-};
-
-struct edgeseal__jmember {
-	const char *name;	/* decoded, in the arena, no NUL */
-	size_t name_len;
-	const char *name_raw;	/* the quoted name as written */
-	size_t name_raw_len;
-	struct edgeseal__jvalue value;
-};
-
-enum edgeseal__jscan {
-	ES_JSCAN_OK, ES_JSCAN_BAD, ES_JSCAN_DUP, ES_JSCAN_FULL,
-};
+/*
+ * Parse text (len bytes) with Jansson as the single JSON object it must
+ * be, refusing a name repeated in any object at any depth and \u0000.
+ * Returns the object (the caller decrefs it), or NULL with *why set to
+ * EDGESEAL_DUPLICATE_MEMBER or EDGESEAL_MALFORMED_TOKEN.
+ */
+struct json_t *edgeseal__json_object_load(const char *text, size_t len,
+					  enum edgeseal_reason *why);
 
 /*
- * Read the JSON object in text (len bytes) strictly: its members (at most
- * max) into members, decoded names and strings into arena, which must
- * hold len bytes. Returns ES_JSCAN_OK with *count set, ES_JSCAN_DUP when a
- * name repeats in any object, ES_JSCAN_FULL past max members, or
- * ES_JSCAN_BAD for anything that is not one JSON object.
+ * 1 when no array or object inside obj is nested more than max levels
+ * deep (a member's own array or object is level 1), else 0.
  */
-enum edgeseal__jscan
-edgeseal__json_scan_object(const char *text, size_t len,
-			   struct edgeseal__jmember *members, size_t max,
-			   char *arena, size_t arena_cap, size_t *count);
-
-/* The member called name, or NULL. */
-const struct edgeseal__jmember *
-edgeseal__json_member(const struct edgeseal__jmember *members, size_t count,
-		      const char *name);
+int edgeseal__json_depth_ok(const struct json_t *obj, int max);
 
 /* What the seal verifier needs besides the key set; defaults applied. */
 struct edgeseal__verify_rules {

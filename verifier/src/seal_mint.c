@@ -2,13 +2,14 @@
  * seal_mint.c: build and MAC a seal.
  *
  * The agent mints one seal per request, so the JSON is written by hand into
- * stack buffers and forwarded claims are checked by the allocation-free
- * reader of json_scan.c: the only allocation is OpenSSL's digest context.
+ * stack buffers; forwarded claims are read and written back by Jansson,
+ * straight into the claims buffer.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
@@ -89,34 +90,62 @@ reserved_claim(const char *name, size_t len)
 }
 
 /*
+ * 0 when obj is forwardable: room left for the seal's own claims, nesting
+ * the verifier accepts, no reserved name.
+ */
+static int
+forwardable(json_t *obj)
+{
+	const char *name;
+	json_t *value;
+
+	if (json_object_size(obj) > ES_CLAIMS_MAX - 8 ||
+	    !edgeseal__json_depth_ok(obj, ES_JSON_DEPTH_MAX))
+		return -1;
+	json_object_foreach(obj, name, value)
+		if (reserved_claim(name, strlen(name)))
+			return -1;
+	return 0;
+}
+
+/*
  * Append the members of the JSON object in text (len bytes) to b, as
- * written. Returns EDGESEAL_OK, EDGESEAL_INVALID_CLAIM_TYPE for anything
- * but a strict JSON object with unique, unreserved names and room left
- * for the seal's own claims, or EDGESEAL_TOKEN_TOO_LARGE.
+ * Jansson writes them compactly. Returns EDGESEAL_OK,
+ * EDGESEAL_INVALID_CLAIM_TYPE for anything but a strict JSON object that
+ * forwardable() accepts, or EDGESEAL_TOKEN_TOO_LARGE.
  */
 static enum edgeseal_reason
 put_forwarded(struct jbuf *b, const char *text, size_t len)
 {
-	struct edgeseal__jmember m[ES_CLAIMS_MAX - 8];
-	char arena[MINT_CLAIMS_MAX];
-	size_t count = 0;
+	enum edgeseal_reason rc = EDGESEAL_INVALID_CLAIM_TYPE, why;
+	size_t room = b->cap - b->len, n;
+	json_t *obj;
 
-	if (len > sizeof(arena))
+	if (len > MINT_CLAIMS_MAX)
 		return EDGESEAL_TOKEN_TOO_LARGE;
-	if (edgeseal__json_scan_object(text, len, m, ES_CLAIMS_MAX - 8, arena,
-				       sizeof(arena), &count) != ES_JSCAN_OK)
-		return EDGESEAL_INVALID_CLAIM_TYPE;
-	for (size_t i = 0; i < count; i++)
-		if (reserved_claim(m[i].name, m[i].name_len))
-			return EDGESEAL_INVALID_CLAIM_TYPE;
+	obj = edgeseal__json_object_load(text, len, &why);
+	if (obj == NULL || forwardable(obj) != 0)
+		goto out;
+	rc = EDGESEAL_OK;
+	if (json_object_size(obj) == 0)
+		goto out;
 
-	for (size_t i = 0; i < count; i++) {
-		put_raw(b, ",");
-		put_bytes(b, m[i].name_raw, m[i].name_raw_len);
-		put_raw(b, ":");
-		put_bytes(b, m[i].value.raw, m[i].value.raw_len);
+	/*
+	 * Dumped in place as {"a":1,...}: the opening brace becomes the
+	 * comma after the seal's own claims and the closing one is dropped.
+	 */
+	n = json_dumpb(obj, b->p + b->len, room, JSON_COMPACT);
+	if (n == 0 || n > room) {
+		b->failed = 1;
+		rc = n == 0 ? EDGESEAL_INTERNAL_ERROR
+			    : EDGESEAL_TOKEN_TOO_LARGE;
+		goto out;
 	}
-	return b->failed ? EDGESEAL_TOKEN_TOO_LARGE : EDGESEAL_OK;
+	b->p[b->len] = ',';
+	b->len += n - 1;
+out:
+	json_decref(obj);
+	return rc;
 }
 
 /* The key to sign with: the named one, or the only one when kid is NULL. */

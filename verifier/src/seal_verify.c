@@ -27,13 +27,11 @@ struct segments {
 	size_t signed_len;	/* bytes of "header.claims" in the seal */
 };
 
-/* The claims of a seal: every member, then the format's own by type. */
+/* The claims of a seal: the parsed object, then the format's own by type. */
 struct claims {
-	struct edgeseal__jmember m[ES_CLAIMS_MAX];
-	size_t count;
+	json_t *obj;
 	struct edgeseal__text iss, sub, aud, jti, act;
 	int64_t iat, exp, nbf;
-	char act_arena[ES_SUB_MAX * 6 + 16];	/* act's text, decoded */
 };
 
 /* Find the two dots of header.claims.mac; every part non-empty. */
@@ -100,28 +98,6 @@ decode_segments(const char *seal, size_t len, struct segments *seg)
 	return EDGESEAL_OK;
 }
 
-/*
- * Parse a JSON object with duplicate names refused. Returns the object or
- * NULL with *rc set to duplicate_member or malformed_token.
- */
-static json_t *
-parse_object(const char *text, size_t len, enum edgeseal_reason *rc)
-{
-	json_error_t jerr;
-	json_t *obj;
-
-	obj = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (obj == NULL && json_error_code(&jerr) == json_error_duplicate_key)
-		*rc = EDGESEAL_DUPLICATE_MEMBER;
-	else if (!json_is_object(obj))
-		*rc = EDGESEAL_MALFORMED_TOKEN;
-	if (!json_is_object(obj)) {
-		json_decref(obj);
-		return NULL;
-	}
-	return obj;
-}
-
 /* 1 when member name of obj is a string equal to want. */
 static int
 member_is(json_t *obj, const char *name, const char *want)
@@ -140,7 +116,7 @@ static json_t *
 check_header_json(const char *text, size_t len, const char **kid,
 		  size_t *kid_len, enum edgeseal_reason *rc)
 {
-	json_t *hdr = parse_object(text, len, rc), *k;
+	json_t *hdr = edgeseal__json_object_load(text, len, rc), *k;
 
 	if (hdr == NULL)
 		return NULL;
@@ -193,8 +169,8 @@ find_key(const struct edgeseal_keyset *ks, const struct segments *seg,
 {
 	enum edgeseal_reason rc = EDGESEAL_OK;
 	json_t *hdr = NULL;
-	const char *kid;
-	size_t kid_len;
+	const char *kid = NULL;
+	size_t kid_len = 0;
 
 	if (!canonical_header(seg->header, seg->header_len, &kid, &kid_len))
 		hdr = check_header_json(seg->header, seg->header_len, &kid,
@@ -231,34 +207,35 @@ static enum edgeseal_reason
 get_string(const struct claims *c, const char *name, int required,
 	   struct edgeseal__text *out)
 {
-	const struct edgeseal__jmember *m;
+	json_t *v = json_object_get(c->obj, name);
 
-	m = edgeseal__json_member(c->m, c->count, name);
 	out->s = NULL;
 	out->len = 0;
-	if (m == NULL)
+	if (v == NULL)
 		return required ? EDGESEAL_MISSING_CLAIM : EDGESEAL_OK;
-	if (m->value.type != ES_JSTRING)
+	if (!json_is_string(v))
 		return EDGESEAL_INVALID_CLAIM_TYPE;
-	out->s = m->value.str;
-	out->len = m->value.str_len;
+	out->s = json_string_value(v);
+	out->len = json_string_length(v);
 	return EDGESEAL_OK;
 }
 
-/* A NumericDate: a JSON integer in (0, 2^53), so doubles agree on it. */
+/*
+ * A NumericDate: a JSON integer in (0, 2^53), so doubles agree on it.
+ * Jansson keeps "1.0" and "1e3" as reals, which fail here as they should.
+ */
 static enum edgeseal_reason
 get_time(const struct claims *c, const char *name, int required,
 	 int64_t *out)
 {
-	const struct edgeseal__jmember *m;
+	json_t *v = json_object_get(c->obj, name);
 
-	m = edgeseal__json_member(c->m, c->count, name);
-	if (m == NULL)
+	if (v == NULL)
 		return required ? EDGESEAL_MISSING_CLAIM : EDGESEAL_OK;
-	if (m->value.type != ES_JINT || m->value.i <= 0 ||
-	    m->value.i >= ES_TIME_MAX)
+	if (!json_is_integer(v) || json_integer_value(v) <= 0 ||
+	    json_integer_value(v) >= ES_TIME_MAX)
 		return EDGESEAL_INVALID_CLAIM_TYPE;
-	*out = m->value.i;
+	*out = json_integer_value(v);
 	return EDGESEAL_OK;
 }
 
@@ -266,24 +243,18 @@ get_time(const struct claims *c, const char *name, int required,
 static enum edgeseal_reason
 get_act(struct claims *c)
 {
-	const struct edgeseal__jmember *m;
-	struct edgeseal__jmember inner[1];
-	size_t n = 0;
+	json_t *act = json_object_get(c->obj, "act"), *sub;
 
-	m = edgeseal__json_member(c->m, c->count, "act");
-	if (m == NULL)
+	if (act == NULL)
 		return EDGESEAL_OK;
-	if (m->value.type != ES_JOBJECT ||
-	    edgeseal__json_scan_object(m->value.raw, m->value.raw_len, inner,
-				       1, c->act_arena, sizeof(c->act_arena),
-				       &n) != ES_JSCAN_OK ||
-	    n != 1 || inner[0].name_len != 3 ||
-	    memcmp(inner[0].name, "sub", 3) != 0 ||
-	    inner[0].value.type != ES_JSTRING ||
-	    !edgeseal__subject_ok(inner[0].value.str, inner[0].value.str_len))
+	sub = json_object_get(act, "sub");
+	if (!json_is_object(act) || json_object_size(act) != 1 ||
+	    !json_is_string(sub) ||
+	    !edgeseal__subject_ok(json_string_value(sub),
+				  json_string_length(sub)))
 		return EDGESEAL_INVALID_CLAIM_TYPE;
-	c->act.s = inner[0].value.str;
-	c->act.len = inner[0].value.str_len;
+	c->act.s = json_string_value(sub);
+	c->act.len = json_string_length(sub);
 	return EDGESEAL_OK;
 }
 
@@ -357,59 +328,52 @@ check_parties(const struct claims *c, const struct edgeseal__verify_rules *r,
 
 /* 1 for the names the format defines; the others are forwarded. */
 static int
-own_claim(const struct edgeseal__jmember *m)
+own_claim(const char *name)
 {
 	static const char *const own[] = {
 		"iss", "sub", "iat", "exp", "nbf", "jti", "aud", "act",
 	};
 
 	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
-		if (m->name_len == strlen(own[i]) &&
-		    memcmp(m->name, own[i], m->name_len) == 0)
+		if (strcmp(name, own[i]) == 0)
 			return 1;
 	return 0;
 }
 
 /*
- * The forwarded members as a JSON object, copied as written in the seal.
- * They never take more room than the claims text they come from.
+ * The forwarded members as compact JSON, in the seal's order, written by
+ * Jansson: a new object borrowing the values, dumped once. The caller
+ * frees the text.
  */
 static char *
-forwarded_claims(const struct claims *c, size_t claims_len)
+forwarded_claims(json_t *claims)
 {
-	char *out = malloc(claims_len + 3), *at = out;
+	json_t *fwd = json_object(), *value;
+	const char *name;
+	char *text = NULL;
 
-	if (out == NULL)
+	if (fwd == NULL)
 		return NULL;
-	*at++ = '{';
-	for (size_t i = 0; i < c->count; i++) {
-		const struct edgeseal__jmember *m = &c->m[i];
-		if (own_claim(m))
-			continue;
-		if (at - out > 1)
-			*at++ = ',';
-		memcpy(at, m->name_raw, m->name_raw_len);
-		at += m->name_raw_len;
-		*at++ = ':';
-		memcpy(at, m->value.raw, m->value.raw_len);
-		at += m->value.raw_len;
-	}
-	*at++ = '}';
-	*at = '\0';
-	return out;
+	json_object_foreach(claims, name, value)
+		if (!own_claim(name) && json_object_set(fwd, name, value) != 0)
+			goto out;
+	text = json_dumps(fwd, JSON_COMPACT);
+out:
+	json_decref(fwd);
+	return text;
 }
 
 /* Build the identity of a seal that passed every rule. */
 static enum edgeseal_reason
-make_identity(const struct claims *c, size_t claims_len,
-	      const struct edgeseal__key *key, struct edgeseal_identity **out)
+make_identity(const struct claims *c, const struct edgeseal__key *key,
+	      struct edgeseal_identity **out)
 {
 	struct edgeseal__identity_fields f = {
 		.sub = c->sub, .iss = c->iss, .aud = c->aud, .act = c->act,
 		.jti = c->jti, .kid = { key->kid, key->kid_len },
 		.iat = c->iat, .exp = c->exp,
 	};
-	char *claims = forwarded_claims(c, claims_len);
+	char *claims = forwarded_claims(c->obj);
 
 	f.claims_json = (struct edgeseal__text){ claims,
 		claims != NULL ? strlen(claims) : 0 };
@@ -418,20 +382,22 @@ make_identity(const struct claims *c, size_t claims_len,
 	return *out != NULL ? EDGESEAL_OK : EDGESEAL_INTERNAL_ERROR;
 }
 
-/* The claims object into c->m; its strings decoded into arena. */
+/*
+ * The claims object into c->obj: strict JSON (json.c), at most
+ * ES_CLAIMS_MAX members, nesting at most ES_JSON_DEPTH_MAX deep.
+ */
 static enum edgeseal_reason
-scan_claims(const struct segments *seg, struct claims *c, char *arena)
+parse_claims(const struct segments *seg, struct claims *c)
 {
-	switch (edgeseal__json_scan_object(seg->claims, seg->claims_len,
-					   c->m, ES_CLAIMS_MAX, arena,
-					   seg->claims_len, &c->count)) {
-	case ES_JSCAN_OK:
-		return EDGESEAL_OK;
-	case ES_JSCAN_DUP:
-		return EDGESEAL_DUPLICATE_MEMBER;
-	default:
+	enum edgeseal_reason rc = EDGESEAL_MALFORMED_TOKEN;
+
+	c->obj = edgeseal__json_object_load(seg->claims, seg->claims_len, &rc);
+	if (c->obj == NULL)
+		return rc;
+	if (json_object_size(c->obj) > ES_CLAIMS_MAX ||
+	    !edgeseal__json_depth_ok(c->obj, ES_JSON_DEPTH_MAX))
 		return EDGESEAL_MALFORMED_TOKEN;
-	}
+	return EDGESEAL_OK;
 }
 
 /* The rules that read the claims, after the MAC has been checked. */
@@ -440,16 +406,10 @@ check_claims(const struct segments *seg, const struct edgeseal__key *key,
 	     const struct edgeseal__verify_rules *rules, int64_t now,
 	     struct edgeseal_identity **out)
 {
+	struct claims c = { .obj = NULL };
 	enum edgeseal_reason rc;
-	char stack[2048], *arena;
-	struct claims c = { .count = 0 };
 
-	arena = seg->claims_len <= sizeof(stack) ? stack
-						 : malloc(seg->claims_len);
-	if (arena == NULL)
-		return EDGESEAL_INTERNAL_ERROR;
-
-	rc = scan_claims(seg, &c, arena);
+	rc = parse_claims(seg, &c);
 	if (rc == EDGESEAL_OK)
 		rc = read_claims(&c);
 	if (rc == EDGESEAL_OK)
@@ -457,10 +417,9 @@ check_claims(const struct segments *seg, const struct edgeseal__key *key,
 	if (rc == EDGESEAL_OK)
 		rc = check_parties(&c, rules, key);
 	if (rc == EDGESEAL_OK && out != NULL)
-		rc = make_identity(&c, seg->claims_len, key, out);
+		rc = make_identity(&c, key, out);
 
-	if (arena != stack)
-		free(arena);
+	json_decref(c.obj);
 	return rc;
 }
 

@@ -1,6 +1,7 @@
 /*
  * test_primitives.c: HMAC-SHA256 against RFC 4231, strict base64url,
- * the reason table, subjects and fingerprints.
+ * the reason table, subjects, the strict JSON object loader and its
+ * nesting limit, and fingerprints.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "base64url.h"
 #include "internal.h"
@@ -214,63 +216,93 @@ test_json_quote(void **state)
 	assert_int_equal(edgeseal__json_quote(buf, 32, &pos, "\xff", 1), -1);
 }
 
-/* Scan text as a claims object; returns the scanner's verdict. */
-static enum edgeseal__jscan
-scan(const char *text, struct edgeseal__jmember *m, size_t max, size_t *n)
+/* What edgeseal__json_object_load says about text. */
+static enum edgeseal_reason
+load(const char *text)
 {
-	static char arena[1024];
+	enum edgeseal_reason why = EDGESEAL_OK;
+	json_t *obj = edgeseal__json_object_load(text, strlen(text), &why);
 
-	return edgeseal__json_scan_object(text, strlen(text), m, max, arena,
-					  sizeof(arena), n);
+	if (obj != NULL && why != EDGESEAL_OK)
+		fail_msg("%s: an object and a reason", text);
+	json_decref(obj);
+	return why;
 }
 
 static void
-test_json_scan(void **state)
+test_json_load(void **state)
 {
-	struct edgeseal__jmember m[8];
-	size_t n = 0;
-
-	(void)state;
-	assert_int_equal(scan(" {\"a\" : \"x\\u00e9\\ud83d\\ude00\", \"b\":-12,"
-			      "\"c\":[1,{\"d\":null}],\"e\":1.5e3} ", m, 8,
-			      &n), ES_JSCAN_OK);
-	assert_int_equal(n, 4);
-	assert_int_equal(m[0].value.type, ES_JSTRING);
-	assert_memory_equal(m[0].value.str, "x\xc3\xa9\xf0\x9f\x98\x80", 7);
-	assert_int_equal(m[0].value.str_len, 7);
-	assert_int_equal(m[1].value.type, ES_JINT);
-	assert_int_equal(m[1].value.i, -12);
-	assert_int_equal(m[2].value.type, ES_JARRAY);
-	assert_int_equal(m[2].value.raw_len, strlen("[1,{\"d\":null}]"));
-	assert_int_equal(m[3].value.type, ES_JREAL);
-	assert_int_equal(scan("{}", m, 8, &n), ES_JSCAN_OK);
-	assert_int_equal(n, 0);
-
-	/* Names compare decoded: "\u0073ub" is "sub". */
-	assert_int_equal(scan("{\"sub\":1,\"\\u0073ub\":2}", m, 8, &n),
-			 ES_JSCAN_DUP);
-	assert_int_equal(scan("{\"a\":{\"b\":1,\"b\":2}}", m, 8, &n),
-			 ES_JSCAN_DUP);
-	assert_int_equal(scan("{\"a\":{\"b\":1},\"c\":{\"b\":2}}", m, 8, &n),
-			 ES_JSCAN_OK);
-	assert_int_equal(scan("{\"a\":1,\"b\":2}", m, 1, &n), ES_JSCAN_FULL);
-
-	/* Not JSON, or not an object. */
 	static const char *const bad[] = {
-		"", "[]", "{", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "{,}",
-		"{\"a\":01}", "{\"a\":1.}", "{\"a\":.5}", "{\"a\":1e}",
-		"{\"a\":+1}", "{\"a\":tru}", "{\"a\":\"\\u0000\"}",
+		"", "[]", "1", "\"s\"", "{", "{\"a\"}", "{\"a\":}",
+		"{\"a\":1,}", "{,}", "{\"a\":01}", "{\"a\":1.}", "{\"a\":.5}",
+		"{\"a\":1e}", "{\"a\":+1}", "{\"a\":tru}",
+		"{\"a\":\"\\u0000\"}", "{\"a\\u0000\":1}",
 		"{\"a\":\"\\ud800\"}", "{\"a\":\"\\udc00\"}",
 		"{\"a\":\"\\x\"}", "{\"a\":\"\t\"}", "{\"a\":\"\xff\"}",
-		"{\"a\":9223372036854775808}", "{\"a\":1e400}", "{} x",
-		"{'a':1}",
+		"{\"a\":\"\xc0\xaf\"}", "{\"a\":9223372036854775808}",
+		"{\"a\":1e400}", "{} x", "{'a':1}", "\xef\xbb\xbf{}",
 	};
+
+	(void)state;
+	assert_int_equal(load(" {\"a\" : \"x\\u00e9\\ud83d\\ude00\", "
+			      "\"b\":-12,\"c\":[1,{\"d\":null}],\"e\":1.5e3,"
+			      "\"f\":-9223372036854775808} "), EDGESEAL_OK);
+	assert_int_equal(load("{}"), EDGESEAL_OK);
+
+	/* Names compare decoded: "\u0073ub" is "sub". Any depth counts. */
+	assert_int_equal(load("{\"sub\":1,\"\\u0073ub\":2}"),
+			 EDGESEAL_DUPLICATE_MEMBER);
+	assert_int_equal(load("{\"a\":{\"b\":1,\"b\":2}}"),
+			 EDGESEAL_DUPLICATE_MEMBER);
+	assert_int_equal(load("{\"a\":[{\"b\":1,\"b\":2}]}"),
+			 EDGESEAL_DUPLICATE_MEMBER);
+	assert_int_equal(load("{\"a\":{\"b\":1},\"c\":{\"b\":2}}"),
+			 EDGESEAL_OK);
+
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (scan(bad[i], m, 8, &n) != ES_JSCAN_BAD)
+		if (load(bad[i]) != EDGESEAL_MALFORMED_TOKEN)
 			fail_msg("accepted %s", bad[i]);
-	assert_int_equal(scan("{\"a\":-9223372036854775808}", m, 8, &n),
-			 ES_JSCAN_OK);
-	assert_true(m[0].value.i == INT64_MIN);
+}
+
+/* {"a": followed by n arrays or objects (alternating), then 1. */
+static json_t *
+nested(int n)
+{
+	char text[512];
+	size_t at = 0;
+	enum edgeseal_reason why;
+	json_t *obj;
+
+	at += (size_t)snprintf(text, sizeof(text), "{\"a\":");
+	for (int i = 0; i < n; i++)
+		at += (size_t)snprintf(text + at, sizeof(text) - at, "%s",
+				       i % 2 ? "{\"b\":" : "[");
+	text[at++] = '1';
+	for (int i = n - 1; i >= 0; i--)
+		text[at++] = i % 2 ? '}' : ']';
+	text[at++] = '}';
+	obj = edgeseal__json_object_load(text, at, &why);
+	assert_non_null(obj);
+	return obj;
+}
+
+static void
+test_json_depth(void **state)
+{
+	json_t *obj;
+
+	(void)state;
+	for (int n = 0; n <= 3; n++) {
+		obj = nested(n);
+		assert_int_equal(edgeseal__json_depth_ok(obj, 2), n <= 2);
+		json_decref(obj);
+	}
+	obj = nested(32);
+	assert_true(edgeseal__json_depth_ok(obj, 32));
+	json_decref(obj);
+	obj = nested(33);
+	assert_false(edgeseal__json_depth_ok(obj, 32));
+	json_decref(obj);
 }
 
 static void
@@ -295,7 +327,8 @@ main(void)
 		cmocka_unit_test(test_reason_table),
 		cmocka_unit_test(test_subject_rules),
 		cmocka_unit_test(test_json_quote),
-		cmocka_unit_test(test_json_scan),
+		cmocka_unit_test(test_json_load),
+		cmocka_unit_test(test_json_depth),
 		cmocka_unit_test(test_fingerprint),
 	};
 

@@ -219,6 +219,51 @@ test_header_rules(void **state)
 	assert_int_equal(verify_header("[1]"), EDGESEAL_MALFORMED_TOKEN);
 }
 
+/*
+ * The canonical header is recognised by its bytes; every other spelling
+ * goes through Jansson. Both ways must give the same answer.
+ */
+static void
+test_header_paths(void **state)
+{
+	static const struct {
+		const char *header;
+		enum edgeseal_reason want;
+	} cases[] = {
+		{ HDR, EDGESEAL_OK },
+		{ "{\"typ\":\"edgeseal+jwt\",\"kid\":\"k1\",\"alg\":\"HS256\"}",
+		  EDGESEAL_OK },
+		{ " { \"alg\" : \"HS256\" , \"typ\" : \"edgeseal+jwt\" , "
+		  "\"kid\" : \"k1\" } ", EDGESEAL_OK },
+		{ "{\"alg\":\"HS\\u0032\\u00356\",\"typ\":\"edgeseal\\/jwt\","
+		  "\"kid\":\"k1\"}", EDGESEAL_UNSUPPORTED_TOKEN_TYPE },
+		{ "{\"alg\":\"HS\\u0032\\u00356\",\"typ\":\"edgeseal+jwt\","
+		  "\"kid\":\"k1\"}", EDGESEAL_OK },
+		/* Canonical layout, escaped kid: not the fast path. */
+		{ "{\"alg\":\"HS256\",\"typ\":\"edgeseal+jwt\","
+		  "\"kid\":\"k\\u0031\"}", EDGESEAL_OK },
+		{ "{\"alg\":\"HS256\",\"typ\":\"edgeseal+jwt\",\"kid\":\"zz\"}",
+		  EDGESEAL_UNKNOWN_KID },
+		{ "{\"kid\":\"zz\",\"alg\":\"HS256\",\"typ\":\"edgeseal+jwt\"}",
+		  EDGESEAL_UNKNOWN_KID },
+		/* A second member hidden where the kid's text would be. */
+		{ "{\"alg\":\"HS256\",\"typ\":\"edgeseal+jwt\",\"kid\":\"k1\","
+		  "\"x\":\"y\"}", EDGESEAL_MALFORMED_TOKEN },
+		{ "{\"alg\":\"HS256\",\"typ\":\"edgeseal+jwt\",\"kid\":\"k1\","
+		  "\"kid\":\"k1\"}", EDGESEAL_DUPLICATE_MEMBER },
+		{ "{\"alg\":\"HS256\",\"typ\":\"edgeseal+jwt\",\"kid\":\"\"}",
+		  EDGESEAL_UNKNOWN_KID },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (verify_header(cases[i].header) != cases[i].want)
+			fail_msg("%s: %s, want %s", cases[i].header,
+				 edgeseal_reason_str(verify_header(
+					 cases[i].header)),
+				 edgeseal_reason_str(cases[i].want));
+}
+
 /* A seal made by a key that was removed by a reload. */
 static void
 test_removed_key(void **state)
@@ -350,6 +395,162 @@ test_claim_types(void **state)
 	snprintf(claims, sizeof(claims), "{\"iss\":\"edgeseal\",\"sub\":\"%s\","
 		 "\"iat\":1800000000,\"exp\":1800000060,\"jti\":\"j\"}", sub);
 	assert_int_equal(verify_claims(claims, T_NOW), EDGESEAL_OK);
+}
+
+/* n members "m0":1,"m1":1,... into out (room for 9n + 1 bytes). */
+static const char *
+many_members(int n, char *out)
+{
+	size_t at = 0;
+
+	out[0] = '\0';
+	for (int i = 0; i < n; i++)
+		at += (size_t)sprintf(out + at, "%s\"m%d\":1", i ? "," : "", i);
+	return out;
+}
+
+/* claims_with() plus n members "mNN":1, into buf. */
+static const char *
+claims_with_members(int n, char *buf, size_t cap)
+{
+	char extra[1024];
+
+	extra[0] = ',';
+	many_members(n, extra + 1);
+	snprintf(buf, cap, "%s", claims_with(extra));
+	return buf;
+}
+
+/* "x":[[...1...]] with n arrays, into out (room for 2n + 8 bytes). */
+static const char *
+nested_member(int n, char *out)
+{
+	size_t at = 0;
+
+	at += (size_t)sprintf(out, "\"x\":");
+	for (int i = 0; i < n; i++)
+		out[at++] = '[';
+	out[at++] = '1';
+	for (int i = 0; i < n; i++)
+		out[at++] = ']';
+	out[at] = '\0';
+	return out;
+}
+
+/* claims_with() plus "x" nested n deep, into buf. */
+static const char *
+claims_with_depth(int n, char *buf, size_t cap)
+{
+	char extra[128];
+
+	extra[0] = ',';
+	nested_member(n, extra + 1);
+	snprintf(buf, cap, "%s", claims_with(extra));
+	return buf;
+}
+
+/* The claims are one strict JSON object: the rules of rule 15. */
+static void
+test_claims_json(void **state)
+{
+	static const char *const bad_values[] = {
+		"01", "1.", ".5", "1e", "+1", "tru", "\"\\u0000\"",
+		"\"\\ud800\"", "\"\\x\"", "\"\t\"", "\"\xff\"",
+		"9223372036854775808", "1e400", "[1,]", "{\"a\"}",
+	};
+	char buf[4096], extra[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_values) / sizeof(bad_values[0]);
+	     i++) {
+		snprintf(extra, sizeof(extra), ",\"x\":%s", bad_values[i]);
+		if (verify_claims(claims_with(extra), T_NOW) !=
+		    EDGESEAL_MALFORMED_TOKEN)
+			fail_msg("accepted %s", bad_values[i]);
+	}
+	assert_int_equal(verify_claims("[]", T_NOW), EDGESEAL_MALFORMED_TOKEN);
+	assert_int_equal(verify_claims("{} x", T_NOW),
+			 EDGESEAL_MALFORMED_TOKEN);
+
+	/* Duplicates: decoded names, at any depth; siblings may share. */
+	assert_int_equal(verify_claims(claims_with(",\"\\u0073ub\":\"b\""),
+				       T_NOW), EDGESEAL_DUPLICATE_MEMBER);
+	assert_int_equal(verify_claims(claims_with(",\"x\":[{\"a\":1,"
+						   "\"a\":1}]"), T_NOW),
+			 EDGESEAL_DUPLICATE_MEMBER);
+	assert_int_equal(verify_claims(claims_with(",\"x\":{\"a\":1},"
+						   "\"y\":{\"a\":1}"), T_NOW),
+			 EDGESEAL_OK);
+
+	/* 64 members (5 of the format's own), then 65. */
+	assert_int_equal(verify_claims(claims_with_members(59, buf,
+							   sizeof(buf)),
+				       T_NOW), EDGESEAL_OK);
+	assert_int_equal(verify_claims(claims_with_members(60, buf,
+							   sizeof(buf)),
+				       T_NOW), EDGESEAL_MALFORMED_TOKEN);
+
+	/* Nesting: 32 levels inside the claims, then 33. */
+	assert_int_equal(verify_claims(claims_with_depth(32, buf, sizeof(buf)),
+				       T_NOW), EDGESEAL_OK);
+	assert_int_equal(verify_claims(claims_with_depth(33, buf, sizeof(buf)),
+				       T_NOW), EDGESEAL_MALFORMED_TOKEN);
+}
+
+/* Forwarded claims come out as compact JSON, in the order given. */
+static void
+test_forwarded_claims(void **state)
+{
+	struct edgeseal_keyset *ks = t_keyset(1);
+	struct edgeseal_verifier *v = t_verifier(NULL, NULL, 0, 0);
+	struct edgeseal_mint_opts o = { .kid = "k1", .sub = "alice" };
+	struct edgeseal_identity *id = NULL;
+	char buf[4096], extra[1024];
+	size_t len;
+
+	(void)state;
+	o.claims_json = " { \"tenant\" : \"t\\u00e9\" , \"n\" : [ 1 , -0 ] , "
+			"\"o\" : { } } ";
+	o.claims_json_len = strlen(o.claims_json);
+	assert_int_equal(edgeseal_mint(ks, &o, T_NOW, seal, sizeof(seal),
+				       &len), EDGESEAL_OK);
+	assert_int_equal(edgeseal_verify(v, seal, len, T_NOW, &id),
+			 EDGESEAL_OK);
+	assert_string_equal(edgeseal_identity_claims_json(id),
+			    "{\"tenant\":\"t\xc3\xa9\",\"n\":[1,0],\"o\":{}}");
+	edgeseal_identity_free(id);
+
+	/* An empty object adds nothing. */
+	o.claims_json = "{}";
+	o.claims_json_len = 2;
+	assert_int_equal(edgeseal_mint(ks, &o, T_NOW, seal, sizeof(seal),
+				       &len), EDGESEAL_OK);
+	assert_int_equal(edgeseal_verify(v, seal, len, T_NOW, &id),
+			 EDGESEAL_OK);
+	assert_string_equal(edgeseal_identity_claims_json(id), "{}");
+	edgeseal_identity_free(id);
+
+	/* The minter refuses what the verifier would: depth, members. */
+	for (int n = 32; n <= 33; n++) {
+		snprintf(buf, sizeof(buf), "{%s}", nested_member(n, extra));
+		o.claims_json = buf;
+		o.claims_json_len = strlen(buf);
+		assert_int_equal(edgeseal_mint(ks, &o, T_NOW, seal,
+					       sizeof(seal), &len),
+				 n == 32 ? EDGESEAL_OK
+					 : EDGESEAL_INVALID_CLAIM_TYPE);
+	}
+	for (int n = 56; n <= 57; n++) {
+		snprintf(buf, sizeof(buf), "{%s}", many_members(n, extra));
+		o.claims_json = buf;
+		o.claims_json_len = strlen(buf);
+		assert_int_equal(edgeseal_mint(ks, &o, T_NOW, seal,
+					       sizeof(seal), &len),
+				 n == 56 ? EDGESEAL_OK
+					 : EDGESEAL_INVALID_CLAIM_TYPE);
+	}
+	edgeseal_verifier_free(v);
+	edgeseal_keyset_free(ks);
 }
 
 /* leeway 5, lifetime 60: each edge from both sides. */
@@ -491,10 +692,13 @@ main(void)
 		cmocka_unit_test(test_mint_refusals),
 		cmocka_unit_test(test_job_key_restrictions),
 		cmocka_unit_test(test_header_rules),
+		cmocka_unit_test(test_header_paths),
 		cmocka_unit_test(test_removed_key),
 		cmocka_unit_test(test_mac_rules),
 		cmocka_unit_test(test_encoding_rules),
 		cmocka_unit_test(test_claim_types),
+		cmocka_unit_test(test_claims_json),
+		cmocka_unit_test(test_forwarded_claims),
 		cmocka_unit_test(test_time_edges),
 		cmocka_unit_test(test_lifetime),
 		cmocka_unit_test(test_issuer_audience),
