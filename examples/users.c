@@ -9,9 +9,11 @@
  *   edgeseal-example-users --listen 127.0.0.1:8081 --keyset FILE
  *                          [--iss edgeseal] [--aud A] [--leeway 5]
  *
- * SIGHUP reloads the key set (a bad file keeps the old keys); SIGINT or
- * SIGTERM stops the service.
+ * A changed key set file is reloaded at the next request, and SIGHUP
+ * reloads it too (a bad file keeps the old keys); SIGINT or SIGTERM stops
+ * the service.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -44,6 +46,22 @@ out:
 	return body;
 }
 
+/*
+ * A rotated key set is picked up without a signal: one stat() per request,
+ * and a reload only when the file changed (SIGHUP still works too).
+ */
+static void
+follow_keyset(const struct ex_service *svc)
+{
+	char err[512];
+
+	if (edgeseal_verifier_reload_if_changed(svc->verifier,
+						svc->keyset_path, err,
+						sizeof(err)) < 0)
+		fprintf(stderr, "%s reload failed error=\"%s\"\n", svc->name,
+			err);
+}
+
 static enum MHD_Result
 handle(void *cls, struct MHD_Connection *conn, const char *url,
        const char *method, const char *version, const char *upload,
@@ -61,6 +79,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;
 
 	/* Every request proves its caller first, before any routing. */
+	follow_keyset(svc);
 	ex_collect_headers(conn, &req);
 	reason = edgeseal_verify_request(svc->verifier, &req, time(NULL), &id);
 	if (reason != EDGESEAL_OK) {

@@ -6,6 +6,7 @@ list(APPEND ES_TRANSPORT_SOURCES
 	"${CMAKE_CURRENT_SOURCE_DIR}/src/listener.c"
 	"${CMAKE_CURRENT_SOURCE_DIR}/src/config.c"
 	"${CMAKE_CURRENT_SOURCE_DIR}/src/log.c"
+	"${CMAKE_CURRENT_SOURCE_DIR}/src/metrics.c"
 	"${CMAKE_CURRENT_SOURCE_DIR}/src/snapshot.c")
 
 # The SPOP load generator: a development tool, never installed. It needs
@@ -24,3 +25,20 @@ install(FILES "${CMAKE_CURRENT_SOURCE_DIR}/man/edgeseal-spoa.8"
 	DESTINATION "${CMAKE_INSTALL_MANDIR}/man8")
 install(FILES "${CMAKE_CURRENT_SOURCE_DIR}/man/edgeseal-spoa.conf.5"
 	DESTINATION "${CMAKE_INSTALL_MANDIR}/man5")
+
+# The systemd unit, its paths rewritten for this prefix (the file in the
+# source tree names /usr/sbin and /etc, what a Debian package would use).
+set(es_unit_src "${CMAKE_CURRENT_SOURCE_DIR}/systemd/edgeseal-spoa.service")
+if(EXISTS "${es_unit_src}")
+	file(READ "${es_unit_src}" es_unit)
+	string(REPLACE "/usr/sbin/" "${CMAKE_INSTALL_FULL_SBINDIR}/"
+		es_unit "${es_unit}")
+	string(REPLACE "/etc/edgeseal" "${CMAKE_INSTALL_FULL_SYSCONFDIR}/edgeseal"
+		es_unit "${es_unit}")
+	file(WRITE "${CMAKE_CURRENT_BINARY_DIR}/edgeseal-spoa.service"
+		"${es_unit}")
+	set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+		"${es_unit_src}")
+	install(FILES "${CMAKE_CURRENT_BINARY_DIR}/edgeseal-spoa.service"
+		DESTINATION "${CMAKE_INSTALL_PREFIX}/lib/systemd/system")
+endif()

@@ -7,7 +7,8 @@ set(ES_VALIDATE_SOURCES
 	${CMAKE_CURRENT_LIST_DIR}/src/issuer_keys.c
 	${CMAKE_CURRENT_LIST_DIR}/src/signature.c
 	${CMAKE_CURRENT_LIST_DIR}/src/token_cache.c
-	${CMAKE_CURRENT_LIST_DIR}/src/validator.c)
+	${CMAKE_CURRENT_LIST_DIR}/src/validator.c
+	${CMAKE_CURRENT_LIST_DIR}/src/jwks_fetch.c)
 
 # Validation throughput against raw OpenSSL; built, never installed.
 # It borrows the unit tests' key and token helpers; bench/run expects the

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by bench/run and bench/soak: starting and stopping processes,
 # reading their CPU and memory, and the edgeseal processes themselves.
 # Expects host, root, lib, work, build, fix, port_upstream and an array
@@ -40,8 +41,8 @@ stop() {
 # wait_port PORT PID: poll until something accepts on PORT (5 s at most),
 # failing early when PID died.
 wait_port() {
-	local port=$1 pid=$2 i
-	for i in $(seq 50); do
+	local port=$1 pid=$2
+	for _ in $(seq 50); do
 		if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then
 			return 0
 		fi
@@ -51,10 +52,12 @@ wait_port() {
 	return 1
 }
 
-# cpu_ticks PID...: total user+system clock ticks of the given processes.
+# cpu_ticks PID...: total user+system clock ticks of the given processes
+# (an empty PID counts nothing).
 cpu_ticks() {
 	local p sum=0 f
 	for p in "$@"; do
+		[ -n "$p" ] || continue
 		f=$(cut -d' ' -f14,15 "/proc/$p/stat" 2>/dev/null) || continue
 		sum=$((sum + ${f% *} + ${f#* }))
 	done
@@ -109,26 +112,27 @@ agent_conf() {
 }
 
 # start_agent NAME ENTRIES AGENT_PORT METRICS_PORT THREADS: an agent with
-# a cache of ENTRIES; sets NAME_agent to its pid, fails if it does not
-# start.
+# a cache of ENTRIES, logging to $work/agent-NAME.log; its pid lands in
+# $agent_pid. Fails if it does not start.
 start_agent() {
-	local name=$1 conf=$work/agent-$1.conf
+	local conf=$work/agent-$1.conf
 	agent_conf "$conf" "$2" "$host:$3" "$host:$4" "$5"
-	start "agent-$name" "$build/spoa-agent/edgeseal-spoa" -d -f "$conf"
-	printf -v "${name}_agent" %s "$started"
-	wait_port "$3" "$started"
+	start "agent-$1" "$build/spoa-agent/edgeseal-spoa" -d -f "$conf"
+	agent_pid=$started
+	wait_port "$3" "$agent_pid"
 }
 
 # start_edge NAME ENTRIES AGENT_PORT METRICS_PORT EDGE_PORT: an agent
-# (2 threads) and the shipped HAProxy files in front of it. Sets NAME_agent
-# and NAME_edge to their pids; fails if either does not start.
+# (2 threads) and the shipped HAProxy files in front of it; their pids land
+# in $agent_pid and $edge_pid. Fails if either does not start.
 start_edge() {
+	edge_pid=
 	start_agent "$1" "$2" "$3" "$4" 2 || return 1
 	start "edge-$1" env EDGESEAL_BIND="$host:$5" \
 		EDGESEAL_AGENT="$host:$3" \
 		EDGESEAL_UPSTREAM="$host:$port_upstream" \
 		EDGESEAL_SPOE_CONF="$root/haproxy-conf/edgeseal-spoe.conf" \
 		haproxy -db -f "$root/haproxy-conf/haproxy.cfg"
-	printf -v "${1}_edge" %s "$started"
-	wait_port "$5" "$started"
+	edge_pid=$started
+	wait_port "$5" "$edge_pid"
 }

@@ -193,9 +193,15 @@ def target_lines(points, notes, secs):
         "agent alone, cache hits >= %d NOTIFY/s per core" % NOTIFY_PER_CORE,
         v, v is not None and float(v) >= NOTIFY_PER_CORE))
 
-    v = note(notes, "seal.verify_vs_hmac")
-    out.append(target_line("libedgeseal verification >= 0.5x raw HMAC", v,
-                           v is not None and float(v) >= 0.5))
+    # The seal bench names the raw HMAC it compares with; pre-keyed (the
+    # key schedule done once, as a verifier holding its key would) is the
+    # stricter baseline and wins when printed.
+    v = note(notes, "seal.verify_vs_hmac_prekeyed")
+    what = "libedgeseal verification >= 0.5x raw HMAC (pre-keyed)"
+    if v is None:
+        v = note(notes, "seal.verify_vs_hmac")
+        what = "libedgeseal verification >= 0.5x raw HMAC"
+    out.append(target_line(what, v, v is not None and float(v) >= 0.5))
 
     hwm, rss = note(notes, "rss.hwm_kib"), note(notes, "rss.rss_kib")
     v = max(int(hwm), int(rss or 0)) if hwm else None

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by bench/run: the agent alone and the micro-benchmarks.
 # Each appends notes to the results; a binary that is not built is noted
 # as skipped, never an error.
@@ -38,7 +39,7 @@ run_loadgen() {
 		"$port_agent_alone_metrics" 1; then
 		loadgen_point cached "$work/auth-rs1-one.txt"
 	fi
-	stop "$alone_agent"
+	stop "$agent_pid"
 
 	if start_agent alone 1024 "$port_agent_alone" \
 		"$port_agent_alone_metrics" 1; then
@@ -46,18 +47,18 @@ run_loadgen() {
 			loadgen_point "$k.new" "$work/auth-$k-many.txt"
 		done
 	fi
-	stop "$alone_agent"
+	stop "$agent_pid"
 }
 
-# loadgen_point NAME AUTH_FILE: one loadgen run against $alone_agent; notes
+# loadgen_point NAME AUTH_FILE: one loadgen run against $agent_pid; notes
 # its line and NOTIFY/s per core of agent CPU.
 loadgen_point() {
 	local t0 t1 out n per cores
-	t0=$(cpu_ticks "$alone_agent")
+	t0=$(cpu_ticks "$agent_pid")
 	out=$(timeout $((gen_secs + 30)) "$gen" -s "$host:$port_agent_alone" \
 		-n 4 -d 16 -t "$gen_secs" -f "$2" 2>&1) ||
 		log "loadgen $1 exited non-zero: $out"
-	t1=$(cpu_ticks "$alone_agent")
+	t1=$(cpu_ticks "$agent_pid")
 	out=$(grep 'notify_per_s=' <<<"$out") ||
 		{ note loadgen.line "$1: no result"; return 0; }
 	n=$(sed 's/.* notify=\([0-9]*\).*/\1/' <<<"$out")
@@ -73,7 +74,8 @@ loadgen_point() {
 
 # run_micro NAME BINARY SECONDS: run a micro-benchmark (they measure their
 # own thread's CPU time, so other work on the machine does not skew them)
-# and keep its output lines; "verify_vs_hmac R" also becomes a figure.
+# and keep its output lines; "verify_vs_hmac R" (or, preferred, against a
+# pre-keyed HMAC: "verify_vs_hmac_prekeyed R") also becomes a figure.
 run_micro() {
 	local name=$1 bin=$2 line
 	if [ ! -x "$bin" ]; then
@@ -87,6 +89,8 @@ run_micro() {
 		note "$name.line" "$line"
 		case $line in
 		"verify_vs_hmac "*) note seal.verify_vs_hmac "${line#* }" ;;
+		"verify_vs_hmac_prekeyed "*)
+			note seal.verify_vs_hmac_prekeyed "${line#* }" ;;
 		esac
 	done <"$work/$name-bench.txt"
 }

@@ -260,6 +260,37 @@ issuer_keyref(struct parse_ctx *c, const char *v, struct es_keyref *arr,
 	return 0;
 }
 
+/* The jwks_url companions (key-rotation.md): cache file and timings. */
+static int
+issuer_jwks_key(struct parse_ctx *c, const char *k, const char *v)
+{
+	struct es_issuer_conf *is = c->issuer;
+	unsigned long n;
+
+	if (strcmp(k, "jwks_cache_file") == 0)
+		return set_str(c, 21, k, v, &is->jwks_cache_file);
+	if (strcmp(k, "jwks_refresh_min") == 0) {
+		if (set_uint(c, 22, k, v, 1, 86400, &n) != 0)
+			return -1;
+		is->jwks_refresh_min = (unsigned)n;
+		return 0;
+	}
+	if (strcmp(k, "jwks_refresh_max") == 0) {
+		if (set_uint(c, 23, k, v, 1, 604800, &n) != 0)
+			return -1;
+		is->jwks_refresh_max = (unsigned)n;
+		return 0;
+	}
+	if (strcmp(k, "jwks_max_stale") == 0) {
+		if (set_uint(c, 24, k, v, 0, 31536000, &n) != 0)
+			return -1;
+		is->jwks_max_stale = (unsigned)n;
+		return 0;
+	}
+	fail(c, "unknown key '%s' in [issuer %s]", k, is->name);
+	return -1;
+}
+
 static int
 issuer_key(struct parse_ctx *c, const char *k, const char *v)
 {
@@ -310,6 +341,8 @@ issuer_key(struct parse_ctx *c, const char *k, const char *v)
 		is->max_token_size = n;
 		return 0;
 	}
+	if (strncmp(k, "jwks_", 5) == 0)
+		return issuer_jwks_key(c, k, v);
 	fail(c, "unknown key '%s' in [issuer %s]", k, is->name);
 	return -1;
 }
@@ -395,6 +428,9 @@ issuer_defaults(struct es_issuer_conf *is)
 	is->leeway = 30;
 	is->max_lifetime = 86400;
 	is->max_token_size = 8192;
+	is->jwks_refresh_min = 60;
+	is->jwks_refresh_max = 3600;
+	is->jwks_max_stale = 86400;
 }
 
 static void
@@ -532,6 +568,12 @@ finish(struct parse_ctx *c)
 			parse_list(c, "RS256 ES256", &is->algorithms);
 		if (is->token_types.count == 0)
 			parse_list(c, "JWT at+jwt", &is->token_types);
+		if (is->jwks_refresh_min > is->jwks_refresh_max)
+			fail(c, "[issuer %s]: jwks_refresh_min is above "
+			     "jwks_refresh_max", is->name);
+		if (is->jwks_cache_file != NULL && is->jwks_url == NULL)
+			fail(c, "[issuer %s]: jwks_cache_file needs jwks_url",
+			     is->name);
 	}
 	if (!c->failed && cfg->seal_keyset.path == NULL)
 		fail(c, "[seal] keyset is required");
@@ -657,6 +699,7 @@ free_issuer(struct es_issuer_conf *is)
 	free_list(&is->audiences);
 	free(is->jwks_file.path);
 	free(is->jwks_url);
+	free(is->jwks_cache_file);
 	free_keyrefs(is->pem_keys, is->pem_key_count);
 	free_keyrefs(is->hmac_keys, is->hmac_key_count);
 	free_list(&is->algorithms);

@@ -47,6 +47,11 @@ struct es_issuer_conf {
 	struct es_strlist audiences;	/* empty: aud not checked */
 	struct es_path jwks_file;	/* path NULL when unset */
 	char *jwks_url;			/* NULL when unset */
+	char *jwks_cache_file;		/* last-known-good copy; NULL: none */
+	unsigned jwks_refresh_min;	/* seconds, default 60 */
+	unsigned jwks_refresh_max;	/* seconds, default 3600 */
+	unsigned jwks_max_stale;	/* seconds keys outlive a failing
+					   jwks_url, default 86400 */
 	struct es_keyref pem_keys[ES_MAX_KEYS_PER_ISSUER];
 	unsigned pem_key_count;
 	struct es_keyref hmac_keys[ES_MAX_KEYS_PER_ISSUER];

@@ -12,6 +12,7 @@
 
 #include "conn.h"
 #include "log.h"
+#include "metrics.h"
 #include "snapshot.h"
 #include "spop.h"
 #include "validator.h"
@@ -122,6 +123,7 @@ queue_disconnect(struct es_conn *c, enum spop_status st, const char *why)
 		es_log_str(&l, "msg", why);
 		es_log_end(&l);
 	}
+	es_metrics_disconnect(true, st);
 	c->state = ES_CONN_CLOSING;
 	if (!out_reserve(c))
 		return;
@@ -212,6 +214,7 @@ on_haproxy_disconnect(struct es_conn *c, const struct spop_frame *f)
 	es_log_uint(&l, "status", status);
 	es_log_mem(&l, "msg", msg, msg_len);
 	es_log_end(&l);
+	es_metrics_disconnect(false, status);
 	queue_disconnect(c, SPOP_ST_NONE, "bye");
 }
 
@@ -284,7 +287,7 @@ answer_check(struct es_conn *c, const struct spop_frame *f,
 	const uint8_t *auth = NULL;
 	size_t auth_len = 0;
 	enum auth_state st = find_auth(m, &auth, &auth_len);
-	int64_t t0 = mono_us();
+	int64_t t0 = mono_us(), us;
 
 	memset(d, 0, sizeof(*d));
 	if (st == AUTH_MISTYPED)
@@ -294,7 +297,9 @@ answer_check(struct es_conn *c, const struct spop_frame *f,
 	else
 		es_decide(snap->validator, (const char *)auth, auth_len,
 			  (int64_t)time(NULL), d);
-	log_decision(c, f, d, mono_us() - t0);
+	us = mono_us() - t0;
+	log_decision(c, f, d, us);
+	es_metrics_decision(snap ? snap->cfg : NULL, d, us, time(NULL));
 
 	if (d->reason != EDGESEAL_OK) {
 		const char *r = edgeseal_reason_str(d->reason);
@@ -405,6 +410,8 @@ on_frame(struct es_conn *c, const uint8_t *body, size_t len)
 		queue_disconnect(c, SPOP_ST_INVALID, "truncated frame header");
 		return;
 	}
+
+	es_metrics_frame(f.type);
 
 	/* We never announce fragmentation, so every frame must be whole. */
 	if (!(f.flags & SPOP_FL_FIN)) {

@@ -1,6 +1,7 @@
 /*
  * log.c: event log lines in logfmt or JSON; see log.h.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -16,6 +17,26 @@ static volatile bool cur_syslog;
 static const char *const level_names[] = {
 	"error", "warn", "info", "debug",
 };
+
+/*
+ * Rate limit of warnings and errors, one slot per key hash (a collision
+ * evicts the older key after writing its summary). A mutex is enough:
+ * only warn/error lines get here, and each costs a write() anyway.
+ */
+#define RL_SLOTS 64
+
+struct rl_slot {
+	uint32_t key;
+	int64_t sec;			/* the second being counted */
+	unsigned count;			/* lines in that second */
+	uint64_t suppressed;		/* held back, not yet reported */
+	enum es_log_level level;
+	char event[32];
+	char what[64];
+};
+
+static struct rl_slot rl_slots[RL_SLOTS];
+static pthread_mutex_t rl_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void
 es_log_init(enum es_log_level level, enum es_log_format format,
@@ -80,6 +101,30 @@ needs_quotes(const unsigned char *s, size_t n)
 	return false;
 }
 
+static uint32_t
+mix(uint32_t h, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ s[i]) * 16777619u;
+	return h;
+}
+
+/* The fields that tell one repeated error from another form its key. */
+static void
+remember_key(struct es_logline *l, const char *key, const void *val,
+	     size_t n)
+{
+	if (strcmp(key, "reason") != 0 && strcmp(key, "status") != 0 &&
+	    strcmp(key, "msg") != 0)
+		return;
+	l->key = mix(mix(l->key, key, strlen(key)), val, n);
+	if (l->what[0] == '\0' && strcmp(key, "status") != 0)
+		snprintf(l->what, sizeof(l->what), "%.*s", (int)n,
+			 (const char *)val);
+}
+
 static void
 field(struct es_logline *l, const char *key, const void *val, size_t n,
       bool raw)
@@ -89,6 +134,8 @@ field(struct es_logline *l, const char *key, const void *val, size_t n,
 
 	if (!l->enabled)
 		return;
+	if (l->level <= ES_LOG_WARN)
+		remember_key(l, key, val, n);
 	if (json) {
 		append(l, l->len > 1 ? ",\"" : "\"", l->len > 1 ? 2 : 1);
 		append(l, key, strlen(key));
@@ -124,6 +171,9 @@ es_log_begin(struct es_logline *l, enum es_log_level level,
 	l->level = level;
 	l->len = 0;
 	l->buf[0] = '\0';
+	l->event = event;
+	l->key = mix(2166136261u, event, strlen(event));
+	l->what[0] = '\0';
 	l->enabled = es_log_enabled(level);
 	if (!l->enabled)
 		return;
@@ -176,15 +226,14 @@ es_log_int(struct es_logline *l, const char *key, int64_t val)
 	field(l, key, tmp, (size_t)n, true);
 }
 
-void
-es_log_end(struct es_logline *l)
+/* Write a finished line (one write() or one syslog() call). */
+static void
+emit(struct es_logline *l)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO,
 				    LOG_DEBUG };
 	ssize_t rc;
 
-	if (!l->enabled)
-		return;
 	if (cur_format == ES_LOG_JSON)
 		append(l, "}", 1);
 	if (cur_syslog) {
@@ -199,6 +248,100 @@ es_log_end(struct es_logline *l)
 		l->buf[l->len - 1] = '\n';
 	rc = write(STDERR_FILENO, l->buf, l->len);
 	(void)rc;
+}
+
+static int64_t
+mono_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+/* The "suppressed=K" line for what a slot held back. */
+static void
+emit_summary(const struct rl_slot *s)
+{
+	struct es_logline l;
+
+	es_log_begin(&l, s->level, s->event, 0);
+	if (!l.enabled)
+		return;
+	es_log_str(&l, "repeated", s->what);
+	es_log_uint(&l, "suppressed", s->suppressed);
+	emit(&l);
+}
+
+/*
+ * Count l against its key's budget for this second. Returns whether it
+ * may be written; *pending gets a summary to write first, if one is due.
+ */
+static bool
+rl_allow(const struct es_logline *l, int64_t now, struct rl_slot *pending)
+{
+	struct rl_slot *s = &rl_slots[l->key % RL_SLOTS];
+	bool ok;
+
+	pending->suppressed = 0;
+	pthread_mutex_lock(&rl_lock);
+	if (s->key != l->key || s->sec != now) {
+		*pending = *s;
+		if (s->key != l->key) {
+			s->key = l->key;
+			s->level = l->level;
+			snprintf(s->event, sizeof(s->event), "%s", l->event);
+			snprintf(s->what, sizeof(s->what), "%s", l->what);
+		}
+		s->sec = now;
+		s->count = 0;
+		s->suppressed = 0;
+	}
+	ok = ++s->count <= ES_LOG_BURST;
+	if (!ok)
+		s->suppressed++;
+	pthread_mutex_unlock(&rl_lock);
+	return ok;
+}
+
+void
+es_log_end(struct es_logline *l)
+{
+	struct rl_slot pending;
+	bool ok = true;
+
+	if (!l->enabled)
+		return;
+	if (l->level <= ES_LOG_WARN) {
+		ok = rl_allow(l, mono_sec(), &pending);
+		if (pending.suppressed > 0)
+			emit_summary(&pending);
+	}
+	if (ok)
+		emit(l);
+}
+
+void
+es_log_flush_suppressed(void)
+{
+	struct rl_slot due[RL_SLOTS];
+	int64_t now = mono_sec();
+	unsigned n = 0;
+
+	pthread_mutex_lock(&rl_lock);
+	for (unsigned i = 0; i < RL_SLOTS; i++) {
+		struct rl_slot *s = &rl_slots[i];
+
+		if (s->suppressed == 0 || s->sec == now)
+			continue;
+		due[n++] = *s;
+		s->suppressed = 0;
+	}
+	pthread_mutex_unlock(&rl_lock);
+
+	/* Written outside the lock: a write may block. */
+	for (unsigned i = 0; i < n; i++)
+		emit_summary(&due[i]);
 }
 
 void

@@ -4,6 +4,12 @@
  * The main thread owns the default libev loop and nothing else: it turns
  * SIGHUP into a reload (build, validate, swap; see snapshot.h) and
  * SIGTERM/SIGINT into a drain of every worker. Workers serve HAProxy.
+ *
+ * Start-up order matters: parse the file, bind every socket (perhaps a
+ * privileged port), drop to `user`, and only then load the keys, so the
+ * keys are read as the user that will read them again on every reload.
+ * Threads (workers, the metrics server) start after daemon(), which
+ * keeps only the calling thread.
  */
 #include <errno.h>
 #include <grp.h>
@@ -12,12 +18,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ev.h>
 
+#ifdef ES_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "snapshot.h"
 #include "worker.h"
 
@@ -26,8 +38,10 @@
 struct agent {
 	const char *path;
 	bool foreground;
+	struct es_config *boot;	/* as parsed at start: what was bound */
 	int fds[ES_MAX_LISTEN];
 	unsigned nfds;
+	int metrics_fd;			/* -1 when no metrics listener */
 	struct es_worker workers[ES_MAX_THREADS];
 	unsigned nworkers;
 };
@@ -43,24 +57,135 @@ usage(FILE *out)
 		"  -h       this help\n");
 }
 
-/* -t: parse and load everything, report, exit status. */
+/* Tell systemd (Type=notify) how we are doing; a no-op elsewhere. */
+static void
+notify(const char *state)
+{
+#ifdef ES_HAVE_SYSTEMD
+	(void)sd_notify(0, state);
+#else
+	(void)state;
+#endif
+}
+
+/* systemd wants the monotonic time with RELOADING=1 (sd_notify(3)). */
+static void
+notify_reloading(void)
+{
+	char msg[64];
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
+		 (unsigned long long)ts.tv_sec * 1000000ull +
+		 (unsigned long long)ts.tv_nsec / 1000ull);
+	notify(msg);
+}
+
+/*
+ * Become user for good: supplementary groups, group, then user (in that
+ * order: each step needs the privilege the next one gives up). Returns 0,
+ * or -1 with "user NAME: why" in err.
+ */
+static int
+drop_privileges(const char *user, char *err, size_t errlen)
+{
+	struct passwd *pw = getpwnam(user);
+
+	if (pw == NULL) {
+		snprintf(err, errlen, "user %s: no such user", user);
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		snprintf(err, errlen, "user %s: is root, nothing to drop",
+			 user);
+		return -1;
+	}
+	if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid)
+		return 0;	/* started as that user already */
+
+	if (initgroups(user, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+	    setuid(pw->pw_uid) != 0) {
+		snprintf(err, errlen, "user %s: %s", user, strerror(errno));
+		return -1;
+	}
+
+	/* A drop that could be undone is no drop: prove it cannot. */
+	if (setuid(0) == 0 || seteuid(0) == 0 || setgid(0) == 0 ||
+	    getuid() != pw->pw_uid || geteuid() != pw->pw_uid ||
+	    getgid() != pw->pw_gid || getegid() != pw->pw_gid) {
+		snprintf(err, errlen, "user %s: root could be regained",
+			 user);
+		return -1;
+	}
+	return 0;
+}
+
+/* Load keys as the user that will run, so ownership checks agree. */
+static int
+check_as_user(const struct es_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->user == NULL || geteuid() != 0)
+		return 0;
+	return drop_privileges(cfg->user, err, errlen);
+}
+
+/* Print the validator's "a; b; c" description one item a line. */
+static void
+print_items(const char *desc)
+{
+	const char *p = desc, *sep;
+
+	while ((sep = strstr(p, "; ")) != NULL) {
+		printf("%.*s\n", (int)(sep - p), p);
+		p = sep + 2;
+	}
+	if (*p != '\0')
+		printf("%s\n", p);
+}
+
+static void
+print_loaded(const char *path, const struct es_snapshot *s)
+{
+	const struct es_config *cfg = s->cfg;
+	char desc[4096];
+
+	printf("%s: configuration OK\n", path);
+	for (unsigned i = 0; i < cfg->listen_count; i++)
+		printf("listen %s\n", cfg->listen[i]);
+	printf("threads %u\n", cfg->threads);
+	printf("metrics %s\n", cfg->metrics ? cfg->metrics : "off");
+	printf("user %s\n", cfg->user ? cfg->user : "(unchanged)");
+	es_validator_describe(s->validator, desc, sizeof(desc));
+	print_items(desc);
+}
+
+/* -t: parse and load everything as the agent would, report, exit. */
 static int
 check_only(const char *path)
 {
-	char err[512], desc[1024];
-	struct es_snapshot *s = es_snapshot_build(path, err, sizeof(err));
+	char err[512];
+	struct es_config *cfg = es_config_parse(path, err, sizeof(err));
+	struct es_snapshot *s = NULL;
+	int rc = 1;
 
-	if (s == NULL) {
-		fprintf(stderr, "%s\n", err);
-		return 1;
+	if (cfg == NULL)
+		goto out;
+	if (check_as_user(cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: ", path);
+		goto out;
 	}
-	es_validator_describe(s->validator, desc, sizeof(desc));
-	printf("%s: configuration OK\n", path);
-	for (unsigned i = 0; i < s->cfg->listen_count; i++)
-		printf("listen %s\n", s->cfg->listen[i]);
-	printf("%s\n", desc);
+	s = es_snapshot_build(path, err, sizeof(err));
+	if (s == NULL)
+		goto out;
+	print_loaded(path, s);
+	rc = 0;
+out:
+	if (rc != 0)
+		fprintf(stderr, "%s\n", err);
 	es_snapshot_release(s);
-	return 0;
+	es_config_free(cfg);
+	return rc;
 }
 
 static int
@@ -78,6 +203,14 @@ open_listeners(struct agent *a, const struct es_config *cfg)
 		a->fds[a->nfds++] = fd;
 		es_log_msg(ES_LOG_INFO, "listen", 0, "%s", cfg->listen[i]);
 	}
+	if (cfg->metrics == NULL)
+		return 0;
+
+	a->metrics_fd = es_listener_open(cfg->metrics, err, sizeof(err));
+	if (a->metrics_fd < 0) {
+		es_log_msg(ES_LOG_ERROR, "listen", 0, "metrics: %s", err);
+		return -1;
+	}
 	return 0;
 }
 
@@ -94,23 +227,20 @@ close_listeners(struct agent *a, const struct es_config *cfg)
 	a->nfds = 0;
 }
 
-/* Give up root once the sockets are bound. */
-static int
-drop_privileges(const char *user)
+/* The metrics server is optional: failing to start it is only logged. */
+static void
+start_metrics(struct agent *a)
 {
-	struct passwd *pw = getpwnam(user);
+	char err[512];
 
-	if (pw == NULL) {
-		es_log_msg(ES_LOG_ERROR, "privileges", 0, "no user %s", user);
-		return -1;
-	}
-	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
-	    setuid(pw->pw_uid) != 0) {
-		es_log_msg(ES_LOG_ERROR, "privileges", 0, "%s: %s", user,
-			   strerror(errno));
-		return -1;
-	}
-	return 0;
+	if (a->metrics_fd < 0)
+		return;
+	if (es_metrics_start(a->metrics_fd, err, sizeof(err)) != 0)
+		es_log_msg(ES_LOG_ERROR, "metrics", 0, "%s", err);
+	else
+		es_log_msg(ES_LOG_INFO, "metrics", 0, "serving /metrics on %s",
+			   a->boot->metrics);
+	a->metrics_fd = -1;
 }
 
 static void
@@ -121,20 +251,26 @@ on_reload(struct ev_loop *loop, ev_signal *sig, int revents)
 	struct es_snapshot *s;
 	struct es_logline l;
 
+	notify_reloading();
 	s = es_snapshot_build(a->path, err, sizeof(err));
 	if (s == NULL) {
+		es_metrics_reload(false);
 		es_log_begin(&l, ES_LOG_ERROR, "reload_failed", 0);
 		es_log_str(&l, "msg", err);
 		es_log_str(&l, "action", "keeping previous configuration");
 		es_log_end(&l);
+		notify("READY=1\nSTATUS=reload failed, previous "
+		       "configuration serving");
 		return;
 	}
 	es_log_init(s->cfg->log_level, s->cfg->log_format, !a->foreground);
 	es_snapshot_publish(s);
+	es_metrics_reload(true);
 
 	es_log_begin(&l, ES_LOG_INFO, "reload", 0);
 	es_log_uint(&l, "generation", s->generation);
 	es_log_end(&l);
+	notify("READY=1\nSTATUS=serving");
 }
 
 static void
@@ -142,6 +278,7 @@ on_stop(struct ev_loop *loop, ev_signal *sig, int revents)
 {
 	struct agent *a = sig->data;
 
+	notify("STOPPING=1");
 	es_log_msg(ES_LOG_INFO, "stopping", 0, "draining %u workers",
 		   a->nworkers);
 	for (unsigned i = 0; i < a->nworkers; i++)
@@ -150,6 +287,13 @@ on_stop(struct ev_loop *loop, ev_signal *sig, int revents)
 		es_worker_join(&a->workers[i]);
 	a->nworkers = 0;
 	ev_break(loop, EVBREAK_ALL);
+}
+
+/* Once a second: report warnings the rate limit held back. */
+static void
+on_tick(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	es_log_flush_suppressed();
 }
 
 static int
@@ -169,28 +313,54 @@ start_workers(struct agent *a, unsigned threads)
 	return 0;
 }
 
+/*
+ * Bind, drop privileges, load the keys. Returns the first snapshot
+ * (published, plus one reference for the caller), or NULL after saying
+ * why on stderr.
+ */
+static struct es_snapshot *
+boot(struct agent *a)
+{
+	char err[512];
+	struct es_snapshot *s;
+
+	a->boot = es_config_parse(a->path, err, sizeof(err));
+	if (a->boot == NULL)
+		goto fail;
+	es_log_init(a->boot->log_level, a->boot->log_format, false);
+	if (open_listeners(a, a->boot) != 0)
+		return NULL;
+	if (a->boot->user != NULL &&
+	    drop_privileges(a->boot->user, err, sizeof(err)) != 0)
+		goto fail;
+
+	s = es_snapshot_build(a->path, err, sizeof(err));
+	if (s == NULL)
+		goto fail;
+	es_log_init(s->cfg->log_level, s->cfg->log_format, false);
+	es_snapshot_publish(s);
+	if (a->boot->user != NULL)
+		es_log_msg(ES_LOG_INFO, "privileges", 0, "running as %s "
+			   "(uid %ld)", a->boot->user, (long)getuid());
+	return es_snapshot_acquire();
+fail:
+	fprintf(stderr, "%s\n", err);
+	return NULL;
+}
+
 static int
 serve(struct agent *a)
 {
 	struct ev_loop *loop;
 	ev_signal hup, term, intr;
+	ev_timer tick;
+	struct es_file_watch *watch;
 	struct es_snapshot *s;
-	char err[512];
 	int rc = 1;
 
-	s = es_snapshot_build(a->path, err, sizeof(err));
-	if (s == NULL) {
-		fprintf(stderr, "%s\n", err);
-		return 1;
-	}
-	es_log_init(s->cfg->log_level, s->cfg->log_format, false);
-	es_snapshot_publish(s);
-
-	/* Keep the first snapshot: its listen lines are what was bound,
-	 * whatever a reload publishes later. */
-	s = es_snapshot_acquire();
-	if (open_listeners(a, s->cfg) != 0 ||
-	    (s->cfg->user != NULL && drop_privileges(s->cfg->user) != 0))
+	a->metrics_fd = -1;
+	s = boot(a);
+	if (s == NULL)
 		goto out;
 	/* daemon() forks, and only this thread survives a fork: nothing
 	 * before this point (es_validator_new included) may start one. */
@@ -199,6 +369,7 @@ serve(struct agent *a)
 			goto out;
 		es_log_init(s->cfg->log_level, s->cfg->log_format, true);
 	}
+	start_metrics(a);
 
 	signal(SIGPIPE, SIG_IGN);
 	loop = ev_default_loop(0);
@@ -209,6 +380,8 @@ serve(struct agent *a)
 	ev_signal_start(loop, &hup);
 	ev_signal_start(loop, &term);
 	ev_signal_start(loop, &intr);
+	ev_timer_init(&tick, on_tick, 1., 1.);
+	ev_timer_start(loop, &tick);
 
 	if (start_workers(a, s->cfg->threads) != 0) {
 		on_stop(loop, &term, 0);
@@ -216,13 +389,21 @@ serve(struct agent *a)
 	}
 	es_log_msg(ES_LOG_INFO, "started", 0, "%u workers, pid %ld",
 		   a->nworkers, (long)getpid());
+	notify("READY=1\nSTATUS=serving");
+	watch = es_file_watch_start(loop, a->path);
 	ev_run(loop, 0);
+	es_file_watch_stop(watch);
 	es_log_msg(ES_LOG_INFO, "stopped", 0, "bye");
 	rc = 0;
 out:
-	close_listeners(a, s->cfg);
+	es_metrics_stop();
+	if (a->metrics_fd >= 0)
+		close(a->metrics_fd);
+	if (a->boot != NULL)
+		close_listeners(a, a->boot);
 	es_snapshot_release(s);
 	es_snapshot_shutdown();
+	es_config_free(a->boot);
 	return rc;
 }
 

@@ -9,12 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <openssl/sha.h>
 
 #include "claims.h"
 #include "issuer_keys.h"
+#include "jwks_fetch.h"
 #include "jwt_front.h"
+#include "log.h"
+#include "metrics.h"
 #include "signature.h"
 #include "token_cache.h"
 #include "validator.h"
@@ -37,6 +41,7 @@ struct issuer {
 	size_t max_token_size;
 	char *subject_claim;
 	struct es_keyring keys;
+	struct es_jwks_source *jwks;	/* jwks_url; not owned */
 };
 
 struct es_validator {
@@ -197,6 +202,41 @@ issuer_settings(struct issuer *is, const struct es_issuer_conf *ic,
 	return 0;
 }
 
+/*
+ * The keys last fetched from jwks_url (jwks_fetch.h). None to serve is not
+ * an error here: with no other key the issuer fails issuer_usable() below,
+ * and a reload then keeps the previous snapshot.
+ */
+static int
+issuer_url_keys(struct issuer *is, const struct es_issuer_conf *ic,
+		const char *file, char *err, size_t errlen)
+{
+	char why[512];
+	int64_t age;
+	char *doc;
+	int rc = 0;
+
+	is->jwks = es_jwks_source_get(ic, why, sizeof(why));
+	if (is->jwks == NULL) {
+		cfg_err(err, errlen, file, ic->line, "%s", why);
+		return -1;
+	}
+	doc = es_jwks_source_document(is->jwks, time(NULL), &age, why,
+				      sizeof(why));
+	if (doc == NULL) {
+		es_log_msg(ES_LOG_WARN, "jwks_unavailable", 0, "issuer %s: %s",
+			   is->name, why);
+		return 0;
+	}
+	if (es_keyring_add_jwks(&is->keys, doc, strlen(doc), ic->jwks_url,
+				why, sizeof(why)) != 0) {
+		cfg_err(err, errlen, file, ic->line, "%s", why);
+		rc = -1;
+	}
+	free(doc);
+	return rc;
+}
+
 /* Load every key the section names; messages point at the directive. */
 static int
 issuer_keys(struct issuer *is, const struct es_issuer_conf *ic,
@@ -205,11 +245,9 @@ issuer_keys(struct issuer *is, const struct es_issuer_conf *ic,
 	char why[512];
 	const struct es_keyref *k;
 
-	if (ic->jwks_url != NULL) {
-		cfg_err(err, errlen, file, ic->line, "issuer %s: jwks_url is "
-			"not supported yet; use jwks_file", is->name);
+	if (ic->jwks_url != NULL &&
+	    issuer_url_keys(is, ic, file, err, errlen) != 0)
 		return -1;
-	}
 	if (ic->jwks_file.path != NULL &&
 	    es_keyring_add_jwks_file(&is->keys, ic->jwks_file.path, why,
 				     sizeof(why)) != 0) {
@@ -482,6 +520,9 @@ select_key(const struct issuer *is, const struct es_jwt *jwt,
 	if (jwt->kid != NULL) {
 		*key = es_keyring_find(&is->keys, jwt->kid, jwt->kid_len);
 		r = *key != NULL ? EDGESEAL_OK : EDGESEAL_UNKNOWN_KID;
+		/* Maybe the IdP rotated: refuse this one, fetch early. */
+		if (r == EDGESEAL_UNKNOWN_KID && is->jwks != NULL)
+			es_jwks_source_poke(is->jwks);
 	} else {
 		r = key_without_kid(is, alg, key);
 	}
@@ -560,9 +601,14 @@ mint_seal(const struct es_validator *v, const char *claims, int64_t now,
 		.claims_json = claims,
 		.claims_json_len = claims != NULL ? strlen(claims) : 0,
 	};
+	enum edgeseal_reason r;
 
-	return edgeseal_mint(v->seal_keys, &o, now, out->seal,
-			     sizeof(out->seal), &out->seal_len);
+	r = edgeseal_mint(v->seal_keys, &o, now, out->seal,
+			  sizeof(out->seal), &out->seal_len);
+	if (r == EDGESEAL_OK)	/* metrics: seals minted by kid */
+		es_metrics_seal_minted(o.kid ? o.kid
+				       : edgeseal_keyset_kid(v->seal_keys, 0));
+	return r;
 }
 
 /* Keep a success for next time. Failing to allocate only loses the hit. */

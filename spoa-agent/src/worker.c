@@ -13,6 +13,7 @@
 
 #include "conn.h"
 #include "log.h"
+#include "metrics.h"
 #include "snapshot.h"
 #include "worker.h"
 
@@ -39,6 +40,7 @@ conn_unlink(struct es_conn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	w->nconns--;
+	es_metrics_conn_closed();
 
 	/* A draining worker is done when its last connection is gone. */
 	if (w->draining && w->nconns == 0)
@@ -77,6 +79,7 @@ add_conn(struct es_worker *w, int fd)
 		w->conns->prev = c;
 	w->conns = c;
 	w->nconns++;
+	es_metrics_conn_opened();
 	es_log_msg(ES_LOG_DEBUG, "accept", c->id, "worker %u", w->index);
 	es_conn_start(c, w->loop);
 }

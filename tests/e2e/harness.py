@@ -39,7 +39,8 @@ PYTHON = "/usr/bin/python3"
 SKIP = 77
 
 PROTECTED = ("xuserid", "xinternalcall", "xedgeseal")
-SANITIZER = re.compile(r"ERROR: \w+Sanitizer.*|runtime error: .*")
+SANITIZER = re.compile(r"ERROR: \w+Sanitizer.*|WARNING: ThreadSanitizer: .*|"
+                       r"runtime error: .*")
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "tools"))
 import idp as idp_tool  # noqa: E402  (tests/tools/idp.py, the fake IdP)

@@ -188,6 +188,41 @@ EDGESEAL_API enum edgeseal_reason EDGESEAL_MUST_CHECK
 edgeseal_verifier_reload(struct edgeseal_verifier *v, const char *path,
 			 char *err, size_t errlen);
 
+/*
+ * Reload the key set from path when the file changed since this function
+ * last looked: stat() says another device, inode, size, mtime or ctime.
+ * Symlinks are followed, so the Kubernetes "..data" swap counts as a
+ * change. The first call always loads. Cheap enough for every request:
+ * one stat(), and while one thread reloads the others return at once and
+ * keep verifying with the current set.
+ * Returns 0 when nothing changed (or another thread is reloading), 1 after
+ * a reload, -1 when the changed file is unusable: the old set stays, err
+ * says why, and that version of the file is not tried again.
+ */
+EDGESEAL_API int
+edgeseal_verifier_reload_if_changed(struct edgeseal_verifier *v,
+				    const char *path, char *err,
+				    size_t errlen);
+
+/*
+ * A thread that keeps v's key set in step with the file at path: it
+ * watches the file's directory with inotify (renames and "..data" swaps
+ * included), checks at least once a second even without events, and calls
+ * edgeseal_verifier_reload_if_changed(). After each reload attempt it calls
+ * done(arg, rc, err) when done is not NULL (rc as that function returns,
+ * never 0), from the watch thread. v must outlive the watch. Returns NULL
+ * when the thread cannot be started.
+ */
+struct edgeseal_watch;
+
+EDGESEAL_API struct edgeseal_watch *
+edgeseal_watch_new(struct edgeseal_verifier *v, const char *path,
+		   void (*done)(void *arg, int rc, const char *err),
+		   void *arg);
+
+/* Stop the thread, wait for it and free. Accepts NULL. */
+EDGESEAL_API void edgeseal_watch_free(struct edgeseal_watch *w);
+
 /* What a verified seal says. Read with the accessors below. */
 struct edgeseal_identity;
 

@@ -1,0 +1,296 @@
+#!/usr/bin/python3
+"""Keys that rotate without downtime (docs/key-rotation.md), end to end:
+HAProxy + edgeseal-spoa + edgeseal-example-users.
+
+- seal rotation: add a key everywhere, switch the signing kid, old seals
+  keep verifying, remove the old key, old seals are refused;
+- the agent reloads when a file its configuration names changes, including
+  the Kubernetes "..data" symlink swap, and a broken file keeps the old
+  snapshot serving;
+- reload under load: valid tokens never see a non-200 while the agent
+  reloads 50 times and an IdP key comes and goes, and a token whose key is
+  gone is never accepted once the removal has been observed.
+
+Every wait polls an observable result with a bound; nothing sleeps to
+synchronise.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import harness
+
+TTL = 30
+LEEWAY = 1
+
+
+def b64d(part):
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def seal_kid(seal):
+    return json.loads(b64d(seal.split(".")[0]))["kid"]
+
+
+def seal_mac_ok(seal, jwk):
+    """HS256 over the seal's signing input with the JWK's secret."""
+    head, body, sig = seal.split(".")
+    key = b64d(jwk["k"])
+    want = hmac.new(key, (head + "." + body).encode(), hashlib.sha256)
+    return hmac.compare_digest(want.digest(), b64d(sig))
+
+
+def write_atomic(path, text, mode=0o600):
+    """What deployment tools do: a new file renamed over the old one."""
+    tmp = path + ".tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.rename(tmp, path)
+
+
+def jwks_text(jwks):
+    return json.dumps({"keys": list(jwks.values())})
+
+
+def new_seal_key(kid):
+    return {"kty": "oct", "kid": kid, "alg": "HS256",
+            "k": harness.b64url(os.urandom(32))}
+
+
+class Rotation(harness.StackTest):
+
+    def start(self, users=True):
+        st = self.stack
+        st.start_upstream()
+        st.start_real_agent(ttl=TTL)
+        st.start_haproxy()
+        self.conf = os.path.join(st.dir, "agent.conf")
+        if users:
+            self.users_port = harness.free_port()
+            st.start_service("users", [
+                harness.require("EDGESEAL_E2E_USERS"),
+                "--listen", "127.0.0.1:%d" % self.users_port,
+                "--keyset", st.keyset, "--leeway", str(LEEWAY)],
+                self.users_port)
+
+    def reloads(self):
+        return self.stack.agent.log().count("event=reload ")
+
+    def wait_reloads(self, more_than, what):
+        harness.poll(lambda: self.reloads() > more_than, 10.0, what)
+
+    def seal(self, sub="alice", kid="rs1"):
+        """A seal for a fresh token (a new token never hits the cache)."""
+        tok = self.stack.idp.token(sub=sub, kid=kid)
+        r = self.stack.get("/api/me", [("Authorization", "Bearer " + tok)])
+        self.assertEqual(r.status, 200, r.body)
+        h = {k.lower(): v for k, v in r.json()["headers"]}
+        return h["x-edge-seal"]
+
+    def users(self, seal, sub="alice"):
+        return harness.request(self.users_port, "/users/me", [
+            ("X-User-Id", sub), ("X-Internal-Call", "true"),
+            ("X-Edge-Seal", seal)])
+
+    def set_signing_kid(self, kid):
+        with open(self.conf) as f:
+            text = f.read()
+        lines = ["signing_kid = %s" % kid
+                 if line.startswith("signing_kid") else line
+                 for line in text.splitlines()]
+        write_atomic(self.conf, "\n".join(lines) + "\n", 0o644)
+
+    # ------------------------------------------------------------------
+
+    def test_seal_rotation(self):
+        self.start()
+        st = self.stack
+        with open(st.keyset) as f:
+            keys = {k["kid"]: k for k in json.load(f)["keys"]}
+        old = self.seal()
+        self.assertEqual(seal_kid(old), "k1")
+
+        # 1. Add k2 everywhere. The agent sees the file change; the users
+        # service notices at its next request. Still signing with k1.
+        keys["k2"] = new_seal_key("k2")
+        n = self.reloads()
+        write_atomic(st.keyset, jwks_text(keys))
+        self.wait_reloads(n, "reload after adding k2")
+        self.assertEqual(seal_kid(self.seal()), "k1")
+
+        # A seal made with k2 by hand verifies at users already.
+        cli = harness.require("EDGESEAL_E2E_CLI")
+        p = subprocess.run([cli, "mint", "--keyset", st.keyset, "--kid",
+                            "k2", "--sub", "alice", "--ttl", "30"],
+                           capture_output=True, text=True, timeout=10)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.users(p.stdout.strip()).status, 200)
+
+        # 2. Switch the signing kid, by SIGHUP this time.
+        n = self.reloads()
+        self.set_signing_kid("k2")
+        st.agent.signal(signal.SIGHUP)
+        self.wait_reloads(n, "reload after switching to k2")
+        new = harness.poll(lambda: (lambda s: s if seal_kid(s) == "k2"
+                                    else None)(self.seal()),
+                           10.0, "seals signed with k2")
+        self.assertTrue(seal_mac_ok(new, keys["k2"]))
+        self.assertEqual(self.users(new).status, 200)
+
+        # Seals minted before the switch verify until their TTL.
+        r = self.users(old)
+        self.assertEqual(r.status, 200, r.body)
+
+        # 3. Remove k1 everywhere: old seals are refused, new ones pass.
+        del keys["k1"]
+        n = self.reloads()
+        write_atomic(st.keyset, jwks_text(keys))
+        self.wait_reloads(n, "reload after removing k1")
+        r = self.users(old)
+        self.assertEqual(r.status, 401)
+        self.assertEqual(r.json()["error"], "unknown_kid")
+        self.assertEqual(self.users(self.seal()).status, 200)
+
+    def test_broken_file_keeps_serving(self):
+        self.start(users=False)
+        st = self.stack
+        with open(st.keyset) as f:
+            good = f.read()
+
+        n = st.agent.log().count("event=reload_failed")
+        write_atomic(st.keyset, "{ not json")
+        harness.poll(lambda: st.agent.log().count("event=reload_failed")
+                     > n, 10.0, "reload_failed logged")
+        log = st.agent.log()
+        self.assertRegex(log, r"event=reload_failed .*agent\.conf:\d+: ")
+        self.assertIn("keeping previous configuration", log)
+        self.assertEqual(seal_kid(self.seal()), "k1")
+
+        # A broken configuration line says file:line too.
+        n = st.agent.log().count("event=reload_failed")
+        with open(self.conf) as f:
+            conf = f.read()
+        write_atomic(self.conf, conf + "\n[cache]\nentries = many\n",
+                     0o644)
+        harness.poll(lambda: st.agent.log().count("event=reload_failed")
+                     > n, 10.0, "second reload_failed")
+        self.assertRegex(st.agent.log(), r"agent\.conf:\d+: ")
+        self.assertEqual(seal_kid(self.seal()), "k1")
+
+        # Fixing both brings reloads back.
+        write_atomic(self.conf, conf, 0o644)
+        n = self.reloads()
+        write_atomic(st.keyset, good)
+        self.wait_reloads(n, "reload after the fix")
+
+    def test_kubernetes_symlink_swap(self):
+        """A secret volume: seal.jwks -> ..data/seal.jwks, ..data -> a
+        timestamped directory; an update renames a new ..data over the
+        old one and never touches seal.jwks itself."""
+        st = self.stack
+        vol = os.path.join(st.dir, "secret")
+        os.mkdir(vol)
+
+        def publish(version, jwks):
+            d = os.path.join(vol, "..%d" % version)
+            os.mkdir(d)
+            write_atomic(os.path.join(d, "seal.jwks"), jwks_text(jwks))
+            tmp = os.path.join(vol, "..data_tmp")
+            os.symlink("..%d" % version, tmp)
+            os.rename(tmp, os.path.join(vol, "..data"))
+
+        v1 = {"k1": new_seal_key("k1")}
+        publish(1, v1)
+        os.symlink("..data/seal.jwks", os.path.join(vol, "seal.jwks"))
+        st.keyset = os.path.join(vol, "seal.jwks")
+        self.start(users=False)
+        self.assertTrue(seal_mac_ok(self.seal(), v1["k1"]))
+
+        # Same kid, new secret: only a reload makes the agent use it.
+        v2 = {"k1": new_seal_key("k1")}
+        n = self.reloads()
+        publish(2, v2)
+        self.wait_reloads(n, "reload after the ..data swap")
+        seal = self.seal()
+        self.assertTrue(seal_mac_ok(seal, v2["k1"]))
+        self.assertFalse(seal_mac_ok(seal, v1["k1"]))
+        self.assertIn("event=file_changed", st.agent.log())
+
+    def test_reload_under_load(self):
+        """50 reloads while es1 is removed from and put back into the
+        issuer's JWKS; rs1 tokens flow the whole time."""
+        self.start(users=False)
+        st = self.stack
+        with open(st.idp.jwks_path) as f:
+            full = json.load(f)
+        without = {"keys": [k for k in full["keys"] if k["kid"] != "es1"]}
+        jwks = os.path.join(st.dir, "idp.jwks")
+        write_atomic(jwks, json.dumps(full))
+        with open(self.conf) as f:
+            conf = f.read().replace(st.idp.jwks_path, jwks)
+        n = self.reloads()
+        write_atomic(self.conf, conf, 0o644)
+        self.wait_reloads(n, "reload onto the rotating JWKS")
+
+        tokens = [st.idp.token(sub="user%d" % i) for i in range(8)]
+        es1 = st.idp.token(sub="es-user", kid="es1")
+        stop = threading.Event()
+        bad = []
+        sent = [0]
+
+        def load(worker):
+            i = worker
+            while not stop.is_set():
+                tok = tokens[i % len(tokens)]
+                i += 1
+                r = st.get("/api/x", [("Authorization", "Bearer " + tok)])
+                sent[0] += 1
+                if r.status != 200:
+                    bad.append((r.status, r.header("WWW-Authenticate")))
+
+        threads = [threading.Thread(target=load, args=(w,))
+                   for w in range(4)]
+        for t in threads:
+            t.start()
+        accepted_removed = 0
+        start = time.monotonic()
+        try:
+            for cycle in range(50):
+                has_es1 = cycle % 2 == 1
+                write_atomic(jwks, json.dumps(full if has_es1 else without))
+                st.agent.signal(signal.SIGHUP)
+                want = 200 if has_es1 else 401
+                harness.poll(lambda: st.get("/api/x", [(
+                    "Authorization", "Bearer " + es1)]).status == want,
+                    10.0, "es1 %s in cycle %d" % (want, cycle))
+                if not has_es1:
+                    # Removal observed: from now on es1 must stay refused.
+                    for _ in range(3):
+                        r = st.get("/api/x",
+                                   [("Authorization", "Bearer " + es1)])
+                        accepted_removed += r.status == 200
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(10)
+        elapsed = time.monotonic() - start
+
+        self.assertEqual(bad, [])
+        self.assertEqual(accepted_removed, 0)
+        self.assertGreaterEqual(self.reloads(), 50)
+        self.assertGreater(sent[0], 50)
+        self.assertLess(elapsed, 60)
+        print("reload under load: %d requests, %d reloads, %.1fs" %
+              (sent[0], self.reloads(), elapsed))
+
+
+if __name__ == "__main__":
+    harness.main()
