@@ -204,8 +204,7 @@ issuer_settings(struct issuer *is, const struct es_issuer_conf *ic,
 
 /*
  * The keys last fetched from jwks_url (jwks_fetch.h). None to serve is not
- * an error here: with no other key the issuer fails issuer_usable() below,
- * and a reload then keeps the previous snapshot.
+ * an error: see issuer_init().
  */
 static int
 issuer_url_keys(struct issuer *is, const struct es_issuer_conf *ic,
@@ -296,7 +295,11 @@ issuer_init(struct es_validator *v, const struct es_issuer_conf *ic,
 	if (issuer_settings(is, ic, file, err, errlen) != 0 ||
 	    issuer_keys(is, ic, file, err, errlen) != 0)
 		return -1;
-	if (!issuer_usable(is)) {
+	/* A jwks_url issuer may have nothing to serve yet (first start
+	 * during an outage) or any more (past jwks_max_stale): it refuses
+	 * every token until a fetch succeeds, rather than blocking the
+	 * reload that applies the new state. */
+	if (is->jwks == NULL && !issuer_usable(is)) {
 		cfg_err(err, errlen, file, ic->line, "issuer %s: no usable key "
 			"(none whose alg is in algorithms)", is->name);
 		return -1;

@@ -404,14 +404,16 @@ class Stack:
             "entries = 1000",
             ""])
 
-    def start_real_agent(self, ttl=60, sock=None, name="agent"):
+    def start_real_agent(self, ttl=60, sock=None, name="agent", edit=None):
         """Start edgeseal-spoa on a UNIX socket (default: <name>.sock in
-        the test directory)."""
+        the test directory). edit, when given, maps the configuration
+        text to the one written."""
         spoa = require("EDGESEAL_E2E_SPOA")
         sock = sock or os.path.join(self.dir, name + ".sock")
         conf = os.path.join(self.dir, name + ".conf")
+        text = self.agent_config("unix:" + sock, ttl=ttl)
         with open(conf, "w") as f:
-            f.write(self.agent_config("unix:" + sock, ttl=ttl))
+            f.write(edit(text) if edit else text)
         proc = Proc(name, [spoa, "-d", "-f", conf], self.dir)
         self.procs.append(proc)
         self.agent, self.agent_addr = proc, "unix@" + sock
@@ -422,8 +424,9 @@ class Stack:
             raise AssertionError("agent exited:\n" + proc.log())
         return proc
 
-    def restart_real_agent(self, name="agent2"):
-        return self.start_real_agent(sock=self.agent_sock, name=name)
+    def restart_real_agent(self, name="agent2", edit=None):
+        return self.start_real_agent(sock=self.agent_sock, name=name,
+                                     edit=edit)
 
     def start_service(self, name, argv, port):
         """Start a program listening on port and wait until it accepts."""

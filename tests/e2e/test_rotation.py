@@ -7,6 +7,11 @@ HAProxy + edgeseal-spoa + edgeseal-example-users.
 - the agent reloads when a file its configuration names changes, including
   the Kubernetes "..data" symlink swap, and a broken file keeps the old
   snapshot serving;
+- jwks_url: keys fetched from tests/tools/jwks_server.py, a rotation
+  picked up by an unknown-kid fetch, a removal by the next refresh,
+  last-known-good kept through 500s, garbage, a huge or slow body and the
+  server going away, and a restart during the outage served from the cache
+  file;
 - reload under load: valid tokens never see a non-200 while the agent
   reloads 50 times and an IdP key comes and goes, and a token whose key is
   gone is never accepted once the removal has been observed.
@@ -22,10 +27,14 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 
 import harness
+
+sys.path.insert(0, os.path.join(harness.ROOT, "tests", "tools"))
+import jwks_server  # noqa: E402  (tests/tools/jwks_server.py)
 
 TTL = 30
 LEEWAY = 1
@@ -290,6 +299,118 @@ class Rotation(harness.StackTest):
         self.assertLess(elapsed, 60)
         print("reload under load: %d requests, %d reloads, %.1fs" %
               (sent[0], self.reloads(), elapsed))
+
+
+class JwksUrl(harness.StackTest):
+    """The agent's issuer keys come from a JWKS URL."""
+
+    def setUp(self):
+        super().setUp()
+        self.srv = jwks_server.JwksServer(slow_delay=8.0)
+        self.addCleanup(self.srv.stop)
+        idp = harness.Idp.shared()
+        with open(idp.jwks_path) as f:
+            self.jwk = {k["kid"]: k for k in json.load(f)["keys"]}
+        self.cache = os.path.join(self.stack.dir, "jwks-cache.json")
+
+    def edit(self, text, max_stale=3600):
+        return text.replace(
+            "jwks_file = %s" % harness.Idp.shared().jwks_path,
+            "jwks_url = %s\njwks_cache_file = %s\njwks_refresh_min = 1\n"
+            "jwks_refresh_max = 2\njwks_max_stale = %d" %
+            (self.srv.url, self.cache, max_stale))
+
+    def status(self, kid):
+        tok = self.stack.idp.token(sub="u-" + kid, kid=kid)
+        return self.stack.get("/api/x",
+                              [("Authorization", "Bearer " + tok)]).status
+
+    def failures(self):
+        return self.stack.agent.log().count("event=jwks_fetch_failed")
+
+    def test_fetch_rotate_outage_restart(self):
+        st = self.stack
+        self.srv.set_keys([self.jwk["rs1"]], max_age=1)
+        st.start_upstream()
+        st.start_real_agent(edit=self.edit)
+        st.start_haproxy()
+        self.assertEqual(self.status("rs1"), 200)
+        self.assertEqual(os.stat(self.cache).st_mode & 0o777, 0o600)
+
+        # The IdP adds es1: the first es1 token is refused (unknown_kid)
+        # and pokes a fetch; a token shortly after passes.
+        self.srv.set_keys([self.jwk["rs1"], self.jwk["es1"]], max_age=1)
+        harness.poll(lambda: self.status("es1") == 200, 10.0,
+                     "es1 accepted after the rotation")
+
+        # The IdP drops es1: gone after the next refresh.
+        self.srv.set_keys([self.jwk["rs1"]], max_age=1)
+        harness.poll(lambda: self.status("es1") == 401, 10.0,
+                     "es1 refused after its removal")
+        self.srv.set_keys([self.jwk["rs1"], self.jwk["es1"]], max_age=1)
+        harness.poll(lambda: self.status("es1") == 200, 10.0,
+                     "es1 back")
+
+        # Outages of every kind: last-known-good keys keep validating.
+        for mode in ("500", "garbage", "empty", "huge", "slow"):
+            n = self.failures()
+            self.srv.set_mode(mode)
+            harness.poll(lambda: self.failures() > n, 20.0,
+                         "a failed fetch in mode %s" % mode)
+            self.assertEqual(self.status("rs1"), 200, mode)
+            self.assertEqual(self.status("es1"), 200, mode)
+        log = st.agent.log()
+        self.assertIn("HTTP status 500", log)
+        self.assertRegex(log, r"event=jwks_fetch_failed .*[Tt]imeout")
+
+        # The IdP goes away, then the agent restarts during the outage.
+        self.srv.stop()
+        n = self.failures()
+        harness.poll(lambda: self.failures() > n, 20.0,
+                     "a failed fetch with the server gone")
+        self.assertEqual(self.status("rs1"), 200)
+        st.agent.stop()
+        st.restart_real_agent(edit=self.edit)
+        harness.poll(lambda: self.status("rs1") == 200, 10.0,
+                     "restarted agent validating from the cache")
+        self.assertIn("event=jwks_cache_loaded", st.agent.log())
+        self.assertEqual(self.status("es1"), 200)
+
+    def test_first_start_outage_and_max_stale(self):
+        """No key and no cache at start: the agent runs and refuses until
+        the IdP answers; keys older than jwks_max_stale stop being used."""
+        st = self.stack
+        self.srv.set_keys([self.jwk["rs1"]], max_age=1)
+        self.srv.set_mode("500")
+        st.start_upstream()
+        st.start_real_agent(edit=lambda t: self.edit(t, max_stale=3))
+        st.start_haproxy()
+        tok = st.idp.token(sub="alice")
+        r = st.get("/api/x", [("Authorization", "Bearer " + tok)])
+        self.assertEqual(r.status, 401)
+        self.assertIn("unknown_kid", r.header("WWW-Authenticate"))
+
+        self.srv.set_mode("ok")
+        harness.poll(lambda: self.status("rs1") == 200, 10.0,
+                     "keys once the IdP answers")
+
+        self.srv.set_mode("500")
+        harness.poll(lambda: self.status("rs1") == 401, 15.0,
+                     "keys dropped past jwks_max_stale")
+        self.assertIn("event=jwks_stale", st.agent.log())
+
+    def test_unsupported_scheme(self):
+        st = self.stack
+        spoa = harness.require("EDGESEAL_E2E_SPOA")
+        conf = os.path.join(st.dir, "ftp.conf")
+        text = self.edit(st.agent_config("unix:" + os.path.join(
+            st.dir, "x.sock"))).replace(self.srv.url, "ftp://idp.test/k")
+        with open(conf, "w") as f:
+            f.write(text)
+        p = subprocess.run([spoa, "-t", "-f", conf], capture_output=True,
+                           text=True, timeout=30)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertRegex(p.stderr, r"ftp\.conf:\d+: .*ftp://")
 
 
 if __name__ == "__main__":

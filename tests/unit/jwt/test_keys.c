@@ -275,8 +275,8 @@ test_config_rules(void **state)
 	cfg.issuers[0].algorithms.count = 0;
 	refused(&cfg, "agent.conf:20: issuer corp: no usable key");
 	base_config(&cfg);
-	cfg.issuers[0].jwks_url = strdup("https://idp/keys");
-	refused(&cfg, "jwks_url is not supported");
+	cfg.issuers[0].jwks_url = strdup("ftp://idp/keys");
+	refused(&cfg, "agent.conf:20: jwks_url ftp://idp/keys: only https://");
 	base_config(&cfg);
 	tk_list(&cfg.issuers[0].forward_claims, "scope sub");
 	refused(&cfg, "forward_claims cannot name \"sub\"");
