@@ -80,7 +80,12 @@ class Headers(harness.StackTest):
     def test_odd_paths_are_not_public(self):
         for path in ("/public/../admin", "/public/%2e%2e/admin",
                      "/public/%2E./admin", "/public/..%2fadmin",
-                     "/public/%252e%252e/admin", "/PUBLIC/x", "//public/x"):
+                     "/public/%252e%252e/admin", "/PUBLIC/x", "//public/x",
+                     # found by the red team: IIS %u and overlong UTF-8
+                     "/public/%u002e%u002e/admin",
+                     "/public/%c0%ae%c0%ae/admin",
+                     "/public/%e0%80%ae%e0%80%ae/admin",
+                     "/public/plain%20name"):
             r = self.stack.get(path, spoofed())
             self.assertEqual(r.status, 401, path)
         # HAProxy may refuse a raw backslash itself (400); never public.
@@ -88,6 +93,17 @@ class Headers(harness.StackTest):
         self.assertIn(r.status, (400, 401))
         self.assertEqual(self.stack.upstream.count(), 0)
         self.assertEqual(self.stack.get("/public/ok..x").status, 200)
+
+    def test_h2c_upgrade_is_not_forwarded(self):
+        """An h2c upgrade reaching the service would let the client speak
+        HTTP/2 to it directly, past every rule (found by the red team)."""
+        r = self.stack.get("/public/x", [
+            ("Connection", "Upgrade, HTTP2-Settings"), ("Upgrade", "h2c"),
+            ("HTTP2-Settings", "AAMAAABkAARAAAAAAAIAAAAA")])
+        self.assertEqual(r.status, 200)
+        names = [n.lower() for n, _ in r.json()["headers"]]
+        self.assertNotIn("http2-settings", names)
+        self.assertNotIn("upgrade", names)
 
     def test_keep_alive_does_not_carry_identity(self):
         """Variables are per transaction: a second request on the same
