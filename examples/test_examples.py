@@ -11,6 +11,9 @@ Every listener is on 127.0.0.1 with a port the kernel picked. Readiness
 and log lines are awaited by polling with a deadline, never a fixed sleep.
 """
 
+import base64
+import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -366,6 +369,107 @@ class Examples(unittest.TestCase):
                 with self.assertRaises(ValueError) as ctx:
                     verify(headers, keys)
                 self.assertEqual(str(ctx.exception), reason)
+
+    # Seals written by hand under the job key, past any minter: libedgeseal
+    # (the CLI) and the README's verifier refuse each for the same reason.
+
+    def job_seal(self, over, header=None):
+        with open(self.job_keys) as f:
+            k = json.load(f)["keys"][0]["k"]
+        secret = base64.urlsafe_b64decode(k + "=" * (-len(k) % 4))
+        now = int(time.time())
+        claims = {"iss": "edgeseal", "sub": "job:x", "iat": now,
+                  "exp": now + 60, "jti": "AAECAwQFBgcICQoLDA0ODw",
+                  "act": {"sub": "svc"}}
+        claims.update(over)
+        header = header or {"alg": "HS256", "typ": "edgeseal+jwt",
+                            "kid": "job-1"}
+
+        def b64(obj):
+            text = json.dumps(obj, separators=(",", ":")).encode()
+            return base64.urlsafe_b64encode(text).rstrip(b"=").decode()
+        signing = b64(header) + "." + b64(claims)
+        mac = hmac.new(secret, signing.encode(), hashlib.sha256).digest()
+        return signing + "." + base64.urlsafe_b64encode(mac).rstrip(
+            b"=").decode(), claims["sub"]
+
+    def assertBothRefuse(self, keyset, keys, verify, seal, sub, reason):
+        p = subprocess.run([BINS["cli"], "verify", "--keyset", keyset,
+                            "--user-id", sub, seal], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual((p.returncode, p.stdout.strip()), (1, reason))
+        with self.assertRaises(ValueError) as ctx:
+            verify(self.sealed(sub, seal), keys)
+        self.assertEqual(str(ctx.exception), reason)
+
+    def test_readme_python_verifier_refuses_what_libedgeseal_does(self):
+        keys, verify = self.readme_verifier()
+        now = int(time.time())
+        std = {"alg": "HS256", "typ": "edgeseal+jwt", "kid": "job-1"}
+        cases = [
+            ({"sub": "job:x,alice"}, None, "invalid_subject"),
+            ({"sub": "job:x\nalice"}, None, "invalid_subject"),
+            ({"sub": "job:x\x7f"}, None, "invalid_subject"),
+            ({"act": "svc"}, None, "invalid_claim_type"),
+            ({"act": {"sub": "svc", "x": 1}}, None, "invalid_claim_type"),
+            ({"act": {"sub": 5}}, None, "invalid_claim_type"),
+            ({"act": {"sub": "a,b"}}, None, "invalid_claim_type"),
+            ({"jti": 5}, None, "invalid_claim_type"),
+            ({"exp": now + 60.0}, None, "invalid_claim_type"),
+            ({"roles": ["admin"]}, None, "key_restricted"),
+            ({"tenant": "*"}, None, "key_restricted"),
+            ({"sub": "alice"}, None, "key_restricted"),
+            ({}, dict(std, typ="JWT"), "unsupported_token_type"),
+            ({}, dict(std, alg="none"), "alg_not_allowed"),
+            ({}, dict(std, cty="x"), "malformed_token"),
+        ]
+        ok, sub = self.job_seal({})
+        self.assertEqual(verify(self.sealed(sub, ok), keys)["sub"], sub)
+        for over, header, reason in cases:
+            with self.subTest(claims=over, header=header):
+                seal, sub = self.job_seal(over, header)
+                self.assertBothRefuse(self.keys, keys, verify, seal, sub,
+                                      reason)
+
+    def test_readme_python_verifier_key_sets(self):
+        _, verify = self.readme_verifier()
+        load = verify.__globals__["load_seal_keys"]
+
+        def keyset(name, change):
+            with open(self.keys) as f:
+                doc = json.load(f)
+            for k in doc["keys"]:
+                if k["kid"] == "job-1":
+                    change(k)
+            path = os.path.join(self.dir, name)
+            write_private(path, json.dumps(doc))
+            return path
+
+        # A listed claim passes both; an unlisted one neither.
+        allowed = keyset("allowed.jwks", lambda k: k.update(
+            edgeseal_allowed_claims=["tenant"]))
+        seal, sub = self.job_seal({"tenant": "t1"})
+        self.assertEqual(verify(self.sealed(sub, seal), load(allowed))
+                         ["tenant"], "t1")
+        self.assertEqual(subprocess.run(
+            [BINS["cli"], "verify", "--keyset", allowed, seal],
+            capture_output=True, timeout=30).returncode, 0)
+        seal, sub = self.job_seal({"tenant": "t1", "roles": ["admin"]})
+        self.assertBothRefuse(allowed, load(allowed), verify, seal, sub,
+                              "key_restricted")
+
+        # No alg means HS256: the key is kept, not dropped.
+        no_alg = keyset("no-alg.jwks", lambda k: k.pop("alg"))
+        seal, sub = self.job_seal({})
+        self.assertEqual(verify(self.sealed(sub, seal), load(no_alg))
+                         ["sub"], sub)
+
+        # Another alg: both refuse the whole key set.
+        hs512 = keyset("hs512.jwks", lambda k: k.update(alg="HS512"))
+        self.assertRaises(ValueError, load, hs512)
+        p = subprocess.run([BINS["cli"], "verify", "--keyset", hs512, seal],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual((p.returncode, p.stdout.strip()), (1, "no_key"))
 
 
 def main():

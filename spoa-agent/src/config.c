@@ -8,10 +8,12 @@
  * does not call the handler for a section without keys.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ini.h>
 
@@ -171,6 +173,39 @@ set_uint(struct parse_ctx *c, unsigned id, const char *key, const char *v,
 	return 0;
 }
 
+/*
+ * The connection limits (docs: edgeseal-spoa.conf(5)). Both timeouts are
+ * whole seconds from 1: a zero would mean "never", which is the hole
+ * these keys close.
+ */
+static int
+agent_limit_key(struct parse_ctx *c, const char *k, const char *v)
+{
+	struct es_config *cfg = c->cfg;
+	unsigned long n;
+
+	if (strcmp(k, "hello_timeout") == 0) {
+		if (set_uint(c, 50, k, v, 1, 3600, &n) != 0)
+			return -1;
+		cfg->hello_timeout = (unsigned)n;
+		return 0;
+	}
+	if (strcmp(k, "idle_timeout") == 0) {
+		if (set_uint(c, 51, k, v, 1, 86400, &n) != 0)
+			return -1;
+		cfg->idle_timeout = (unsigned)n;
+		return 0;
+	}
+	if (strcmp(k, "max_connections") == 0) {
+		if (set_uint(c, 52, k, v, 1, 1000000, &n) != 0)
+			return -1;
+		cfg->max_connections = (unsigned)n;
+		return 0;
+	}
+	fail(c, "unknown key '%s' in [agent]", k);
+	return -1;
+}
+
 static int
 agent_key(struct parse_ctx *c, const char *k, const char *v)
 {
@@ -230,6 +265,9 @@ agent_key(struct parse_ctx *c, const char *k, const char *v)
 		cfg->max_frame_size = (uint32_t)n;
 		return 0;
 	}
+	if (strstr(k, "_timeout") != NULL ||
+	    strcmp(k, "max_connections") == 0)
+		return agent_limit_key(c, k, v);
 	fail(c, "unknown key '%s' in [agent]", k);
 	return -1;
 }
@@ -540,6 +578,9 @@ set_defaults(struct es_config *cfg)
 	cfg->log_level = ES_LOG_INFO;
 	cfg->log_format = ES_LOG_LOGFMT;
 	cfg->max_frame_size = 16380;
+	cfg->hello_timeout = 5;
+	cfg->idle_timeout = 300;
+	cfg->max_connections = 1000;
 	cfg->seal_ttl = 60;
 	cfg->cache_entries = 100000;
 }
@@ -625,16 +666,63 @@ out:
 	return ret;
 }
 
+const char *
+es_file_untrusted(const struct stat *st, uid_t self, int secret)
+{
+	if (!S_ISREG(st->st_mode))
+		return "not a regular file";
+	if (secret && (st->st_mode & 077) != 0)
+		return "readable or writable by group or others";
+	if ((st->st_mode & 022) != 0)
+		return "writable by group or others";
+	if (secret && st->st_uid != self)
+		return "owned by another user";
+	if (st->st_uid != 0 && st->st_uid != self)
+		return "owned by neither root nor the agent's user";
+	return NULL;
+}
+
+/*
+ * Open the configuration for reading, refusing what anyone but root or us
+ * could have written. O_NONBLOCK: a FIFO named by mistake must not hang
+ * `-t` or a reload in open(); it is then refused as not a regular file.
+ */
+static int
+open_trusted(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	const char *why;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s:0: %s", path, strerror(errno));
+		return -1;
+	}
+	why = fstat(fd, &st) != 0 ? strerror(errno)
+				  : es_file_untrusted(&st, geteuid(), 0);
+	if (why != NULL) {
+		snprintf(err, errlen, "%s:0: %s", path, why);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* Read a whole file into a NUL-terminated buffer. */
 static char *
 read_file(const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
+	int fd = open_trusted(path, err, errlen);
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
 	char *buf = NULL, *ret = NULL;
 	size_t n;
 
 	if (f == NULL) {
-		snprintf(err, errlen, "%s:0: %s", path, strerror(errno));
+		if (fd >= 0) {
+			snprintf(err, errlen, "%s:0: %s", path,
+				 strerror(errno));
+			close(fd);
+		}
 		return NULL;
 	}
 	buf = malloc(CONFIG_MAX_BYTES + 1);
@@ -661,6 +749,68 @@ out:
 	return ret;
 }
 
+/* Make *p relative to dir (dirlen bytes) unless it is absolute or NULL. */
+static int
+resolve_one(char **p, const char *prefix, const char *dir, size_t dirlen)
+{
+	size_t plen = strlen(prefix);
+	const char *rel;
+	char *abs;
+	size_t len;
+
+	if (*p == NULL || strncmp(*p, prefix, plen) != 0)
+		return 0;
+	rel = *p + plen;
+	if (*rel == '/')
+		return 0;
+	len = plen + dirlen + 1 + strlen(rel) + 1;
+	abs = malloc(len);
+	if (abs == NULL)
+		return -1;
+	snprintf(abs, len, "%s%.*s/%s", prefix, (int)dirlen, dir, rel);
+	free(*p);
+	*p = abs;
+	return 0;
+}
+
+static int
+resolve_issuer(struct es_issuer_conf *is, const char *dir, size_t dirlen)
+{
+	int rc = resolve_one(&is->jwks_file.path, "", dir, dirlen);
+
+	rc |= resolve_one(&is->jwks_cache_file, "", dir, dirlen);
+	for (unsigned k = 0; k < is->pem_key_count; k++)
+		rc |= resolve_one(&is->pem_keys[k].file.path, "", dir, dirlen);
+	for (unsigned k = 0; k < is->hmac_key_count; k++)
+		rc |= resolve_one(&is->hmac_keys[k].file.path, "", dir,
+				  dirlen);
+	return rc;
+}
+
+/*
+ * Relative file names in the configuration are relative to the folder of
+ * the configuration file, never to the working directory: daemon() moves
+ * to /, and a reload must read the same files the start did.
+ */
+static int
+resolve_paths(struct es_config *cfg, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t dirlen;
+	int rc = 0;
+
+	/* A bare file name: its folder is the working directory already. */
+	if (slash == NULL)
+		return 0;
+	dirlen = (size_t)(slash - path);
+	for (unsigned i = 0; i < cfg->listen_count; i++)
+		rc |= resolve_one(&cfg->listen[i], "unix:", path, dirlen);
+	for (unsigned i = 0; i < cfg->issuer_count; i++)
+		rc |= resolve_issuer(&cfg->issuers[i], path, dirlen);
+	rc |= resolve_one(&cfg->seal_keyset.path, "", path, dirlen);
+	return rc;
+}
+
 struct es_config *
 es_config_parse(const char *path, char *err, size_t errlen)
 {
@@ -671,6 +821,11 @@ es_config_parse(const char *path, char *err, size_t errlen)
 		return NULL;
 	cfg = es_config_parse_string(text, path, err, errlen);
 	free(text);
+	if (cfg != NULL && resolve_paths(cfg, path) != 0) {
+		snprintf(err, errlen, "%s:0: out of memory", path);
+		es_config_free(cfg);
+		cfg = NULL;
+	}
 	return cfg;
 }
 

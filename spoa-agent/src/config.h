@@ -12,6 +12,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 
 #define ES_MAX_LISTEN 16
 #define ES_MAX_ISSUERS 32
@@ -78,6 +80,9 @@ struct es_config {
 	char *metrics;			/* NULL when unset */
 	char *user;			/* NULL when unset */
 	uint32_t max_frame_size;	/* default 16380 */
+	unsigned hello_timeout;		/* seconds to HELLO, default 5 */
+	unsigned idle_timeout;		/* seconds without traffic, default 300 */
+	unsigned max_connections;	/* all workers together, default 1000 */
 
 	/* [issuer NAME] ... */
 	struct es_issuer_conf issuers[ES_MAX_ISSUERS];
@@ -105,5 +110,14 @@ struct es_config *es_config_parse_string(const char *text, const char *name,
 					 char *err, size_t errlen);
 
 void es_config_free(struct es_config *cfg);
+
+/*
+ * May a file described by st be trusted as configuration or key material
+ * by a process running as self? Returns NULL when it may, or why not: not
+ * a regular file, writable by group or others, owned by neither root nor
+ * self; with secret also readable by group or others, or not owned by
+ * self. Pure: the caller fstat()s the descriptor it will read.
+ */
+const char *es_file_untrusted(const struct stat *st, uid_t self, int secret);
 
 #endif

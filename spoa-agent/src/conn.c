@@ -60,6 +60,8 @@ es_conn_free(struct es_conn *c)
 {
 	if (c == NULL)
 		return;
+	if (c->loop != NULL)
+		ev_timer_stop(c->loop, &c->timer);
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c->in);
@@ -508,6 +510,7 @@ flush(struct es_conn *c)
 			return false;
 		}
 		c->out_off += (size_t)n;
+		c->last_io = ev_now(c->loop);
 	}
 	c->out_off = 0;
 	c->out_len = 0;
@@ -527,6 +530,7 @@ fill(struct es_conn *c)
 	n = read(c->fd, c->in + c->in_len, room);
 	if (n > 0) {
 		c->in_len += (size_t)n;
+		c->last_io = ev_now(c->loop);
 		return true;
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
@@ -559,6 +563,93 @@ rearm(struct es_conn *c)
 	ev_io_stop(c->loop, &c->io);
 	ev_io_set(&c->io, c->fd, events);
 	ev_io_start(c->loop, &c->io);
+}
+
+/* --- deadlines ----------------------------------------------------- */
+
+double
+es_conn_time_left(const struct es_conn *c, ev_tstamp now)
+{
+	/* From the accept, not the last byte: a trickled HELLO is no HELLO. */
+	if (c->state == ES_CONN_HELLO)
+		return c->started + c->hello_timeout - now;
+	if (c->state == ES_CONN_CLOSING)
+		return c->last_io + c->hello_timeout - now;
+	return c->last_io + c->idle_timeout - now;
+}
+
+void
+es_conn_abort(struct es_conn *c, unsigned status, const char *why)
+{
+	uint8_t buf[128];
+	size_t n = 0;
+
+	/* Queued output is dropped: this peer is not reading it anyway.
+	 * Before HELLO there is no SPOP session to end: just close, as
+	 * HAProxy does when its own hello timeout strikes. */
+	if (c->state == ES_CONN_READY)
+		n = spop_agent_disconnect(buf, sizeof(buf),
+					  (enum spop_status)status, why);
+	if (n > 0 && write(c->fd, buf, n) == (ssize_t)n)
+		es_metrics_disconnect(true, status);
+	c->state = ES_CONN_CLOSING;
+	conn_close(c);
+}
+
+/*
+ * Say why a deadline closed c. Rate limited (warn), since anyone who can
+ * reach the port can cause one per connection.
+ */
+static void
+log_expired(const struct es_conn *c, const char *what, double limit)
+{
+	struct es_logline l;
+
+	es_log_begin(&l, ES_LOG_WARN, "conn_timeout", c->id);
+	es_log_str(&l, "msg", what);
+	es_log_uint(&l, "seconds", (uint64_t)limit);
+	es_log_uint(&l, "notifies", c->notifies);
+	es_log_end(&l);
+}
+
+/*
+ * The one timer of a connection, set for the earliest time its deadline
+ * can pass; traffic only moves last_io, and the callback re-arms for what
+ * is left (the libev documentation's cheapest idle timeout pattern).
+ */
+static void
+on_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct es_conn *c = t->data;
+	double left = es_conn_time_left(c, ev_now(loop));
+
+	if (left > 0) {
+		t->repeat = left;
+		ev_timer_again(loop, t);
+		return;
+	}
+	if (c->state == ES_CONN_HELLO) {
+		log_expired(c, "no HELLO in time", c->hello_timeout);
+		es_conn_abort(c, SPOP_ST_TIMEOUT, "hello timeout");
+	} else if (c->state == ES_CONN_READY) {
+		log_expired(c, "idle", c->idle_timeout);
+		es_conn_abort(c, SPOP_ST_TIMEOUT, "idle timeout");
+	} else {
+		log_expired(c, "peer does not read", c->hello_timeout);
+		es_conn_abort(c, SPOP_ST_TIMEOUT, "closing timeout");
+	}
+}
+
+static void
+start_timer(struct es_conn *c)
+{
+	c->started = c->last_io = ev_now(c->loop);
+	ev_init(&c->timer, on_timer);
+	c->timer.data = c;
+	if (c->hello_timeout <= 0)
+		return;		/* no limits given (tests) */
+	c->timer.repeat = c->hello_timeout;
+	ev_timer_again(c->loop, &c->timer);
 }
 
 /* Process, flush, and process again what back-pressure held; then
@@ -601,6 +692,7 @@ es_conn_start(struct es_conn *c, struct ev_loop *loop)
 	ev_io_init(&c->io, on_io, c->fd, EV_READ);
 	c->io.data = c;
 	ev_io_start(loop, &c->io);
+	start_timer(c);
 }
 
 void

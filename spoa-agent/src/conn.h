@@ -42,6 +42,11 @@ struct es_conn {
 	/* socket side */
 	struct ev_loop *loop;
 	ev_io io;
+	ev_timer timer;			/* hello, idle and closing deadlines */
+	ev_tstamp started;		/* when es_conn_start ran */
+	ev_tstamp last_io;		/* last read or write that moved bytes */
+	double hello_timeout;		/* seconds; 0: no deadlines at all */
+	double idle_timeout;		/* seconds */
 	void (*on_close)(struct es_conn *c);	/* owner's hook */
 	void *owner;
 	struct es_conn *prev, *next;		/* owner's list */
@@ -79,5 +84,21 @@ void es_conn_drain(struct es_conn *c);
 
 /* Start watching the socket on loop; on_close is called before free. */
 void es_conn_start(struct es_conn *c, struct ev_loop *loop);
+
+/*
+ * The deadline of c at the time its timer fires (pure): started +
+ * hello_timeout before the HELLO, last_io + idle_timeout once ready, and
+ * last_io + hello_timeout while closing (only a last frame is left to
+ * flush). Returns seconds left, <= 0 when the deadline has passed.
+ */
+double es_conn_time_left(const struct es_conn *c, ev_tstamp now);
+
+/*
+ * Close c now (timeouts, eviction): once the handshake is done, one
+ * non-blocking attempt to send AGENT-DISCONNECT with status and why;
+ * then close whatever happened.
+ * Frees c (on_close is called first).
+ */
+void es_conn_abort(struct es_conn *c, unsigned status, const char *why);
 
 #endif

@@ -77,27 +77,26 @@ set_err(char *err, size_t errlen, const char *path, const char *fmt, ...)
 }
 
 /*
- * May this open file be read as a key? With secret set it must be ours and
- * closed to group and others; checked on the descriptor, so the check and
- * the read see the same file. Sets *size.
+ * May this open file be read as a key? A regular file nobody but root or
+ * us can write; with secret set also ours and closed to group and others
+ * (es_file_untrusted). Checked on the descriptor, so the check and the
+ * read see the same file. Sets *size.
  */
 static int
 file_acceptable(int fd, const char *path, int secret, size_t *size,
 		char *err, size_t errlen)
 {
 	struct stat st;
+	const char *why;
 
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		set_err(err, errlen, path, "not a regular file");
+	if (fstat(fd, &st) != 0) {
+		set_err(err, errlen, path, "%s", strerror(errno));
 		return 0;
 	}
-	if (secret && (st.st_mode & 077) != 0) {
-		set_err(err, errlen, path,
-			"readable or writable by group or others");
-		return 0;
-	}
-	if (secret && st.st_uid != geteuid()) {
-		set_err(err, errlen, path, "owned by another user");
+	/* Public keys too: whoever can write one can add an IdP key. */
+	why = es_file_untrusted(&st, geteuid(), secret);
+	if (why != NULL) {
+		set_err(err, errlen, path, "%s", why);
 		return 0;
 	}
 	if (st.st_size > ES_KEY_FILE_MAX) {
@@ -119,7 +118,8 @@ read_key_file(const char *path, int secret, uint8_t **buf, size_t *len,
 	ssize_t n;
 	int fd, rc = -1;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO must be refused below, not hang open(). */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		set_err(err, errlen, path, "%s", strerror(errno));
 		goto out;
@@ -316,7 +316,9 @@ es_keyring_add_pem_file(struct es_keyring *kr, const char *kid,
 {
 	enum es_alg alg;
 	EVP_PKEY *pkey = NULL;
-	FILE *f;
+	uint8_t *pem = NULL;
+	size_t len = 0;
+	BIO *bio;
 
 	if (es_alg_parse(alg_name, strlen(alg_name), &alg) != 0 ||
 	    es_alg_info(alg)->family == ES_FAM_HMAC) {
@@ -324,13 +326,14 @@ es_keyring_add_pem_file(struct es_keyring *kr, const char *kid,
 			"algorithm \"%.32s\"", alg_name);
 		return -1;
 	}
-	f = fopen(path, "re");
-	if (f == NULL) {
-		set_err(err, errlen, path, "%s", strerror(errno));
+	/* Read through the same checks as every key file, then parse. */
+	if (read_key_file(path, 0, &pem, &len, err, errlen) != 0)
 		return -1;
-	}
-	pkey = PEM_read_PUBKEY(f, NULL, NULL, NULL);
-	fclose(f);
+	bio = BIO_new_mem_buf(pem, (int)len);
+	if (bio != NULL)
+		pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	free(pem);
 	if (pkey == NULL) {
 		set_err(err, errlen, path, "no PEM public key");
 		return -1;

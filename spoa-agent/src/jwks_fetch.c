@@ -245,7 +245,8 @@ cache_read(const char *path, size_t *len, int64_t *mtime)
 {
 	struct stat st;
 	char *doc = NULL;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO is refused below instead of hanging here. */
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
 	if (fd < 0)
 		return NULL;

@@ -15,6 +15,7 @@
 #include "listener.h"
 
 #define BACKLOG 1024
+#define BOUND_MAX 16	/* unix sockets remembered: ES_MAX_LISTEN */
 
 int
 es_listener_split(const char *addr, char *host, size_t hostlen, char *port,
@@ -46,6 +47,83 @@ es_listener_split(const char *addr, char *host, size_t hostlen, char *port,
 	return 0;
 }
 
+/* The unix socket files we bound, to remove only those at exit. */
+static struct {
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	dev_t dev;
+	ino_t ino;
+} bound[BOUND_MAX];
+static unsigned nbound;
+
+/*
+ * Is the socket file at sun left over from a dead process? A connect()
+ * that is refused says so (1). One that succeeds, or would block on a
+ * full backlog, means a live agent owns it: removing the file would cut
+ * that agent off from HAProxy, so we refuse to start (0). Other errors
+ * are refused too, saying why (-1).
+ */
+static int
+unix_stale(const struct sockaddr_un *sun, char *err, size_t errlen)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			0);
+	int rc = -1;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "unix:%s: %s", sun->sun_path,
+			 strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0 ||
+	    errno == EAGAIN || errno == EINPROGRESS) {
+		snprintf(err, errlen, "unix:%s: address in use (another "
+			 "process is listening on it)", sun->sun_path);
+		rc = 0;
+	} else if (errno == ECONNREFUSED) {
+		rc = 1;
+	} else {
+		snprintf(err, errlen, "unix:%s: cannot tell whether the "
+			 "socket is in use: %s", sun->sun_path,
+			 strerror(errno));
+	}
+	close(fd);
+	return rc;
+}
+
+/* Note the inode of the socket file just bound. */
+static int
+unix_remember(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		return -1;
+	if (nbound == BOUND_MAX)
+		return 0;	/* only the removal at exit is lost */
+	strcpy(bound[nbound].path, path);
+	bound[nbound].dev = st.st_dev;
+	bound[nbound].ino = st.st_ino;
+	nbound++;
+	return 0;
+}
+
+void
+es_listener_unlink(const char *addr)
+{
+	const char *path = addr + 5;
+	struct stat st;
+
+	if (strncmp(addr, "unix:", 5) != 0 || lstat(path, &st) != 0)
+		return;
+	for (unsigned i = 0; i < nbound; i++) {
+		if (strcmp(bound[i].path, path) == 0 &&
+		    bound[i].dev == st.st_dev && bound[i].ino == st.st_ino) {
+			(void)unlink(path);
+			return;
+		}
+	}
+}
+
 static int
 open_unix(const char *path, char *err, size_t errlen)
 {
@@ -66,13 +144,16 @@ open_unix(const char *path, char *err, size_t errlen)
 				 "socket", path);
 			return -1;
 		}
+		if (unix_stale(&sun, err, errlen) != 1)
+			return -1;
 		unlink(path);
 	}
 
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 ||
 	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
-	    chmod(path, 0660) != 0 || listen(fd, BACKLOG) != 0) {
+	    chmod(path, 0660) != 0 || listen(fd, BACKLOG) != 0 ||
+	    unix_remember(path) != 0) {
 		snprintf(err, errlen, "unix:%s: %s", path, strerror(errno));
 		goto out;
 	}

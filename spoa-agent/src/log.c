@@ -10,9 +10,10 @@
 
 #include "log.h"
 
-static volatile int cur_level = ES_LOG_INFO;
-static volatile int cur_format = ES_LOG_LOGFMT;
-static volatile bool cur_syslog;
+/* Set by the main thread on reload, read by every worker: atomics. */
+static int cur_level = ES_LOG_INFO;
+static int cur_format = ES_LOG_LOGFMT;
+static int cur_syslog;
 
 static const char *const level_names[] = {
 	"error", "warn", "info", "debug",
@@ -42,17 +43,17 @@ void
 es_log_init(enum es_log_level level, enum es_log_format format,
 	    bool use_syslog)
 {
-	if (use_syslog && !cur_syslog)
+	if (use_syslog && !__atomic_load_n(&cur_syslog, __ATOMIC_ACQUIRE))
 		openlog("edgeseal-spoa", LOG_PID | LOG_NDELAY, LOG_DAEMON);
-	cur_level = level;
-	cur_format = format;
-	cur_syslog = use_syslog;
+	__atomic_store_n(&cur_level, (int)level, __ATOMIC_RELAXED);
+	__atomic_store_n(&cur_format, (int)format, __ATOMIC_RELAXED);
+	__atomic_store_n(&cur_syslog, use_syslog ? 1 : 0, __ATOMIC_RELEASE);
 }
 
 bool
 es_log_enabled(enum es_log_level level)
 {
-	return (int)level <= cur_level;
+	return (int)level <= __atomic_load_n(&cur_level, __ATOMIC_RELAXED);
 }
 
 static void
@@ -130,7 +131,7 @@ field(struct es_logline *l, const char *key, const void *val, size_t n,
       bool raw)
 {
 	const unsigned char *v = val;
-	bool json = cur_format == ES_LOG_JSON;
+	bool json = l->json;
 
 	if (!l->enabled)
 		return;
@@ -174,6 +175,8 @@ es_log_begin(struct es_logline *l, enum es_log_level level,
 	l->event = event;
 	l->key = mix(2166136261u, event, strlen(event));
 	l->what[0] = '\0';
+	l->json = __atomic_load_n(&cur_format, __ATOMIC_RELAXED) ==
+		  ES_LOG_JSON;
 	l->enabled = es_log_enabled(level);
 	if (!l->enabled)
 		return;
@@ -183,7 +186,7 @@ es_log_begin(struct es_logline *l, enum es_log_level level,
 	n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(ts + n, sizeof(ts) - n, ".%06ldZ", now.tv_nsec / 1000);
 
-	if (cur_format == ES_LOG_JSON)
+	if (l->json)
 		append(l, "{", 1);
 	field(l, "ts", ts, strlen(ts), false);
 	field(l, "level", level_names[level], strlen(level_names[level]),
@@ -196,6 +199,8 @@ es_log_begin(struct es_logline *l, enum es_log_level level,
 void
 es_log_str(struct es_logline *l, const char *key, const char *val)
 {
+	if (!l->enabled)
+		return;
 	if (val == NULL)
 		val = "";
 	field(l, key, val, strlen(val), false);
@@ -208,12 +213,16 @@ es_log_mem(struct es_logline *l, const char *key, const void *val,
 	field(l, key, val, len, false);
 }
 
+/* Disabled lines cost no formatting: decisions build one per request. */
 void
 es_log_uint(struct es_logline *l, const char *key, uint64_t val)
 {
 	char tmp[24];
-	int n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)val);
+	int n;
 
+	if (!l->enabled)
+		return;
+	n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)val);
 	field(l, key, tmp, (size_t)n, true);
 }
 
@@ -221,8 +230,11 @@ void
 es_log_int(struct es_logline *l, const char *key, int64_t val)
 {
 	char tmp[24];
-	int n = snprintf(tmp, sizeof(tmp), "%lld", (long long)val);
+	int n;
 
+	if (!l->enabled)
+		return;
+	n = snprintf(tmp, sizeof(tmp), "%lld", (long long)val);
 	field(l, key, tmp, (size_t)n, true);
 }
 
@@ -234,9 +246,9 @@ emit(struct es_logline *l)
 				    LOG_DEBUG };
 	ssize_t rc;
 
-	if (cur_format == ES_LOG_JSON)
+	if (l->json)
 		append(l, "}", 1);
-	if (cur_syslog) {
+	if (__atomic_load_n(&cur_syslog, __ATOMIC_ACQUIRE)) {
 		syslog(prio[l->level], "%s", l->buf);
 		return;
 	}

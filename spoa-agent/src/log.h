@@ -27,6 +27,7 @@
 struct es_logline {
 	enum es_log_level level;
 	bool enabled;
+	bool json;		/* the format when the line began */
 	const char *event;
 	uint32_t key;		/* event + reason/status/msg: rate limit */
 	char what[64];		/* first reason or msg, for the summary */

@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -214,15 +215,14 @@ open_listeners(struct agent *a, const struct es_config *cfg)
 	return 0;
 }
 
-/* Close the sockets; unix socket files go too (best effort: after a
- * privilege drop the directory may no longer be writable). */
+/* Close the sockets; unix socket files we bound go too (best effort:
+ * after a privilege drop the directory may no longer be writable). */
 static void
 close_listeners(struct agent *a, const struct es_config *cfg)
 {
 	for (unsigned i = 0; i < a->nfds; i++) {
 		close(a->fds[i]);
-		if (strncmp(cfg->listen[i], "unix:", 5) == 0)
-			(void)unlink(cfg->listen[i] + 5);
+		es_listener_unlink(cfg->listen[i]);
 	}
 	a->nfds = 0;
 }
@@ -387,10 +387,11 @@ serve(struct agent *a)
 		on_stop(loop, &term, 0);
 		goto out;
 	}
+	/* Everything is in place (watches too) once "started" is logged. */
+	watch = es_file_watch_start(loop, a->path);
 	es_log_msg(ES_LOG_INFO, "started", 0, "%u workers, pid %ld",
 		   a->nworkers, (long)getpid());
 	notify("READY=1\nSTATUS=serving");
-	watch = es_file_watch_start(loop, a->path);
 	ev_run(loop, 0);
 	es_file_watch_stop(watch);
 	es_log_msg(ES_LOG_INFO, "stopped", 0, "bye");
@@ -405,6 +406,28 @@ out:
 	es_snapshot_shutdown();
 	es_config_free(a->boot);
 	return rc;
+}
+
+/*
+ * The configuration path made absolute against the start folder, so a
+ * reload after daemon() (which moves to /) reads the same file. Symbolic
+ * links are kept, not resolved: Kubernetes swaps a "..data" link under
+ * the path, and a reload must follow the link to its new target. NULL
+ * when the start folder cannot be named.
+ */
+static const char *
+absolute_path(const char *path)
+{
+	static char buf[PATH_MAX];
+	char cwd[PATH_MAX];
+	int n;
+
+	if (path[0] == '/')
+		return path;
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return NULL;
+	n = snprintf(buf, sizeof(buf), "%s/%s", cwd, path);
+	return n > 0 && (size_t)n < sizeof(buf) ? buf : NULL;
 }
 
 int
@@ -439,5 +462,11 @@ main(int argc, char **argv)
 	}
 	if (check)
 		return check_only(a.path);
+	a.path = absolute_path(a.path);
+	if (a.path == NULL) {
+		fprintf(stderr, "edgeseal-spoa: cannot name the current "
+			"folder: %s\n", strerror(errno));
+		return 1;
+	}
 	return serve(&a);
 }

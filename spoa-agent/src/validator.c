@@ -591,16 +591,37 @@ forwarded_claims(const struct issuer *is, const json_t *payload,
 	return r;
 }
 
+/*
+ * The seal's lifetime: the configured ttl, but never past the user
+ * token's exp, so a seal cannot outlive what it vouches for. A token
+ * already past exp yet inside its leeway still gets a seal: of 1 s, the
+ * shortest a seal can be (edgeseal_mint counts whole seconds).
+ */
+static unsigned
+seal_ttl_for(const struct es_validator *v, int64_t token_exp, int64_t now)
+{
+	int64_t left = token_exp - now;
+
+	if (left < 1)
+		return 1;
+	return left < (int64_t)v->seal_ttl ? (unsigned)left : v->seal_ttl;
+}
+
+/*
+ * Mint the seal for out->sub. The forwarded claims are what can make a
+ * seal too large (sub, kid, iss and aud are bounded): that is named
+ * claims_too_large, not blamed on the user's token.
+ */
 static enum edgeseal_reason
-mint_seal(const struct es_validator *v, const char *claims, int64_t now,
-	  struct es_decision *out)
+mint_seal(const struct es_validator *v, const char *claims,
+	  int64_t token_exp, int64_t now, struct es_decision *out)
 {
 	struct edgeseal_mint_opts o = {
 		.kid = v->seal_kid,
 		.sub = out->sub,
 		.issuer = v->seal_issuer,
 		.audience = v->seal_audience,
-		.ttl = v->seal_ttl,
+		.ttl = seal_ttl_for(v, token_exp, now),
 		.claims_json = claims,
 		.claims_json_len = claims != NULL ? strlen(claims) : 0,
 	};
@@ -608,6 +629,9 @@ mint_seal(const struct es_validator *v, const char *claims, int64_t now,
 
 	r = edgeseal_mint(v->seal_keys, &o, now, out->seal,
 			  sizeof(out->seal), &out->seal_len);
+	if (r == EDGESEAL_TOKEN_TOO_LARGE)
+		r = claims != NULL ? EDGESEAL_CLAIMS_TOO_LARGE
+				   : EDGESEAL_INTERNAL_ERROR;
 	if (r == EDGESEAL_OK)	/* metrics: seals minted by kid */
 		es_metrics_seal_minted(o.kid ? o.kid
 				       : edgeseal_keyset_kid(v->seal_keys, 0));
@@ -627,7 +651,7 @@ remember(struct es_validator *v, const uint8_t *digest, unsigned idx,
 	rec = es_cache_rec_new(idx, times, out->sub, out->sub_len, out->kid,
 			       out->kid_len, out->seal, out->seal_len, claims,
 			       claims != NULL ? strlen(claims) : 0,
-			       now + v->seal_ttl);
+			       now + seal_ttl_for(v, times->exp, now));
 	es_cache_put(v->cache, digest, rec);
 	es_cache_rec_release(rec);
 }
@@ -666,7 +690,7 @@ decide_fresh(struct es_validator *v, const char *tok, size_t len,
 	if (r == EDGESEAL_OK)
 		r = forwarded_claims(is, jwt.payload, &claims);
 	if (r == EDGESEAL_OK)
-		r = mint_seal(v, claims, now, out);
+		r = mint_seal(v, claims, times.exp, now, out);
 	if (r == EDGESEAL_OK)
 		remember(v, digest, idx, &times, claims, now, out);
 
@@ -677,7 +701,9 @@ decide_fresh(struct es_validator *v, const char *tok, size_t len,
 
 /*
  * A stored seal is reused while more than half its TTL remains (and it was
- * not minted in what is now the future, after a clock step back).
+ * not minted in what is now the future, after a clock step back), or,
+ * near the token's end, while it still runs and already ends with the
+ * token: a new one could not last longer.
  */
 static int
 seal_reusable(const struct es_validator *v, const struct es_cache_rec *rec,
@@ -685,7 +711,10 @@ seal_reusable(const struct es_validator *v, const struct es_cache_rec *rec,
 {
 	int64_t left = rec->seal_exp - now;
 
-	return left > (int64_t)v->seal_ttl / 2 && left <= (int64_t)v->seal_ttl;
+	if (left <= 0 || left > (int64_t)v->seal_ttl)
+		return 0;
+	return left > (int64_t)v->seal_ttl / 2 ||
+	       rec->seal_exp == rec->times.exp;
 }
 
 static enum edgeseal_reason
@@ -716,7 +745,8 @@ decide_cached(struct es_validator *v, const struct es_cache_rec *rec,
 			   rec->seal_len);
 		return EDGESEAL_OK;
 	}
-	r = mint_seal(v, rec->claims_len ? rec->claims : NULL, now, out);
+	r = mint_seal(v, rec->claims_len ? rec->claims : NULL,
+		      rec->times.exp, now, out);
 	if (r == EDGESEAL_OK)
 		remember(v, digest, rec->issuer, &rec->times,
 			 rec->claims_len ? rec->claims : NULL, now, out);

@@ -15,12 +15,14 @@
 #include "log.h"
 #include "metrics.h"
 #include "snapshot.h"
+#include "spop.h"
 #include "worker.h"
 
 #define ACCEPT_BATCH 64
 #define DRAIN_SECONDS 10.0
 
 static uint64_t conn_ids;
+static unsigned started_workers;	/* max_connections is split by these */
 
 uint64_t
 es_worker_next_conn_id(void)
@@ -47,31 +49,94 @@ conn_unlink(struct es_conn *c)
 		ev_break(w->loop, EVBREAK_ONE);
 }
 
-static uint32_t
-current_frame_limit(void)
+/* What the current configuration says about new connections. */
+struct conn_limits {
+	uint32_t frame;
+	double hello_timeout, idle_timeout;
+	unsigned per_worker;
+};
+
+static void
+current_limits(struct conn_limits *lim)
 {
 	struct es_snapshot *s = es_snapshot_acquire();
-	uint32_t limit = s != NULL ? s->cfg->max_frame_size : 16380;
+	unsigned workers = __atomic_load_n(&started_workers, __ATOMIC_RELAXED);
+	unsigned total = s != NULL ? s->cfg->max_connections : 1000;
 
+	lim->frame = s != NULL ? s->cfg->max_frame_size : 16380;
+	lim->hello_timeout = s != NULL ? s->cfg->hello_timeout : 5;
+	lim->idle_timeout = s != NULL ? s->cfg->idle_timeout : 300;
 	es_snapshot_release(s);
-	return limit;
+
+	/* max_connections is for the agent: each worker gets its share. */
+	if (workers == 0)
+		workers = 1;
+	lim->per_worker = (total + workers - 1) / workers;
+}
+
+/*
+ * The connection to give up for a new one at the cap: the oldest that
+ * has not finished its HELLO (HAProxy sends it at once, so these are the
+ * cheapest to lose and what a flood is made of), else the one quiet for
+ * longest. NULL when the worker has none.
+ */
+static struct es_conn *
+eviction_victim(const struct es_worker *w)
+{
+	struct es_conn *hello = NULL, *quiet = NULL;
+
+	for (struct es_conn *c = w->conns; c != NULL; c = c->next) {
+		if (c->state == ES_CONN_HELLO &&
+		    (hello == NULL || c->started < hello->started))
+			hello = c;
+		if (quiet == NULL || c->last_io < quiet->last_io)
+			quiet = c;
+	}
+	return hello != NULL ? hello : quiet;
+}
+
+/* At the cap: close one connection so the new one fits. */
+static void
+make_room(struct es_worker *w, unsigned cap)
+{
+	struct es_conn *victim = eviction_victim(w);
+	struct es_logline l;
+
+	if (victim == NULL)
+		return;
+	w->evicted++;
+	es_log_begin(&l, ES_LOG_WARN, "conn_limit", victim->id);
+	es_log_uint(&l, "worker", w->index);
+	es_log_uint(&l, "limit", cap);
+	es_log_str(&l, "msg", victim->state == ES_CONN_HELLO ?
+		   "closing a connection without HELLO" :
+		   "closing the longest idle connection");
+	es_log_uint(&l, "evicted", w->evicted);
+	es_log_end(&l);
+	es_conn_abort(victim, SPOP_ST_RES, "too many connections");
 }
 
 static void
 add_conn(struct es_worker *w, int fd)
 {
 	struct es_conn *c;
+	struct conn_limits lim;
 	int one = 1;
 
 	/* Small frames, answered at once: do not let Nagle hold them. */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
-	c = es_conn_new(es_worker_next_conn_id(), fd, current_frame_limit());
+	current_limits(&lim);
+	if (w->nconns >= lim.per_worker)
+		make_room(w, lim.per_worker);
+	c = es_conn_new(es_worker_next_conn_id(), fd, lim.frame);
 	if (c == NULL) {
 		es_log_msg(ES_LOG_ERROR, "accept", 0, "out of memory");
 		close(fd);
 		return;
 	}
+	c->hello_timeout = lim.hello_timeout;
+	c->idle_timeout = lim.idle_timeout;
 	c->owner = w;
 	c->on_close = conn_unlink;
 	c->next = w->conns;
@@ -206,7 +271,11 @@ worker_main(void *arg)
 int
 es_worker_start(struct es_worker *w)
 {
-	return pthread_create(&w->thread, NULL, worker_main, w);
+	int rc = pthread_create(&w->thread, NULL, worker_main, w);
+
+	if (rc == 0)
+		__atomic_add_fetch(&started_workers, 1, __ATOMIC_RELAXED);
+	return rc;
 }
 
 void

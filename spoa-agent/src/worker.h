@@ -25,6 +25,7 @@ struct es_worker {
 	unsigned nlisten;
 	struct es_conn *conns;		/* live connections */
 	unsigned nconns;
+	unsigned long evicted;		/* closed at max_connections */
 	bool draining;
 	int stop_requested;		/* atomic: set by es_worker_drain */
 };

@@ -313,12 +313,12 @@ class JwksUrl(harness.StackTest):
             self.jwk = {k["kid"]: k for k in json.load(f)["keys"]}
         self.cache = os.path.join(self.stack.dir, "jwks-cache.json")
 
-    def edit(self, text, max_stale=3600):
+    def edit(self, text, max_stale=3600, refresh=(1, 2)):
         return text.replace(
             "jwks_file = %s" % harness.Idp.shared().jwks_path,
-            "jwks_url = %s\njwks_cache_file = %s\njwks_refresh_min = 1\n"
-            "jwks_refresh_max = 2\njwks_max_stale = %d" %
-            (self.srv.url, self.cache, max_stale))
+            "jwks_url = %s\njwks_cache_file = %s\njwks_refresh_min = %d\n"
+            "jwks_refresh_max = %d\njwks_max_stale = %d" %
+            (self.srv.url, self.cache, refresh[0], refresh[1], max_stale))
 
     def status(self, kid):
         tok = self.stack.idp.token(sub="u-" + kid, kid=kid)
@@ -398,6 +398,29 @@ class JwksUrl(harness.StackTest):
         harness.poll(lambda: self.status("rs1") == 401, 15.0,
                      "keys dropped past jwks_max_stale")
         self.assertIn("event=jwks_stale", st.agent.log())
+
+    def test_unknown_kid_flood(self):
+        """Made-up kids cost one fetch per jwks_refresh_min, not one per
+        token, and each of those tokens is refused."""
+        st = self.stack
+        self.srv.set_keys([self.jwk["rs1"]])
+        st.start_upstream()
+        st.start_real_agent(edit=lambda t: self.edit(t, refresh=(30, 60)))
+        st.start_haproxy()
+        self.assertEqual(self.status("rs1"), 200)
+        before = self.srv.hit_count()
+
+        statuses = [st.get("/api/x", [("Authorization", "Bearer " +
+                                       st.idp.token(kid="made-up-%d" % i))])
+                    .status for i in range(40)]
+        self.assertEqual(set(statuses), {401})
+        harness.poll(lambda: self.srv.hit_count() == before + 1, 10.0,
+                     "one fetch for the unknown kids")
+        statuses = [st.get("/api/x", [("Authorization", "Bearer " +
+                                       st.idp.token(kid="other-%d" % i))])
+                    .status for i in range(40)]
+        self.assertEqual(set(statuses), {401})
+        self.assertEqual(self.srv.hit_count(), before + 1)
 
     def test_unsupported_scheme(self):
         st = self.stack

@@ -161,6 +161,22 @@ def rss_kib(pid):
     raise AssertionError("no VmRSS for %d" % pid)
 
 
+def stopped(pid):
+    """True once every thread of pid is in the stopped state: SIGSTOP
+    takes effect as each thread next runs, which on a loaded machine can
+    be milliseconds after kill() returned."""
+    task = "/proc/%d/task" % pid
+    for tid in os.listdir(task):
+        try:
+            with open("%s/%s/stat" % (task, tid)) as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            continue
+        if state not in ("T", "t"):
+            return False
+    return True
+
+
 def cpu_seconds(pid):
     """User + system CPU time of every thread of pid so far."""
     with open("/proc/%d/stat" % pid) as f:

@@ -77,8 +77,10 @@ class AgentDown(harness.StackTest):
         self.load.wait_for(40, 60.0, "40 answers before the freeze")
 
         st.agent.signal(signal.SIGSTOP)
-        frozen_at = time.monotonic()
         try:
+            harness.poll(lambda: faultlib.stopped(st.agent.p.pid), 10.0,
+                         "every agent thread stopped")
+            frozen_at = time.monotonic()
             st.wait_agent_state("DOWN")
             self.load.wait_for(20, 60.0, "20 answers while frozen")
             forwarded_frozen = st.upstream.count()

@@ -16,6 +16,7 @@ import sys
 NOW = 1800000000
 USER_KEY = bytes(range(1, 33))
 JOB_KEY = bytes(range(101, 133))
+REPORT_KEY = bytes(range(51, 83))
 OTHER_KEY = bytes(range(201, 233))
 
 
@@ -36,10 +37,24 @@ KEYSETS = {
             edgeseal_require_act=True),
     ]},
     "rotated": {"keys": [jwk("2027-01-a", OTHER_KEY)]},
+    # Restricted keys and the forwarded claims they may carry.
+    "restricted": {"keys": [
+        jwk("jobs", JOB_KEY, edgeseal_sub_prefix="job:",
+            edgeseal_require_act=True),
+        jwk("report", REPORT_KEY, edgeseal_sub_prefix="job:",
+            edgeseal_require_act=True,
+            edgeseal_allowed_claims=["tenant", "scope"]),
+        jwk("scope-only", OTHER_KEY, edgeseal_allowed_claims=["scope"]),
+        jwk("act-optional", USER_KEY, edgeseal_require_act=False),
+    ]},
 }
 
 HEADER = '{"alg":"HS256","typ":"edgeseal+jwt","kid":"2026-12-a"}'
 JOB_HEADER = '{"alg":"HS256","typ":"edgeseal+jwt","kid":"jobs"}'
+
+
+def header(kid):
+    return '{"alg":"HS256","typ":"edgeseal+jwt","kid":"%s"}' % kid
 
 
 def claims(**over):
@@ -80,6 +95,45 @@ def vec(name, token, reason, now=NOW, keyset="main", options=None,
 def req(user=("alice",), internal=("true",), seals=None):
     return {"X-User-Id": list(user), "X-Internal-Call": list(internal),
             "X-Edge-Seal": list(seals) if seals is not None else None}
+
+
+def restricted_vectors():
+    """A restricted key forwards only the claims it lists (section 3)."""
+    job = {"sub": "job:nightly", "act": {"sub": "billing"}}
+
+    def rvec(name, kid, key, reason, sub="job:nightly", act="billing",
+             claims_json=None, body=None, **fwd):
+        over = dict(job, sub=sub) if act else {"sub": sub}
+        vec(name, seal(header=header(kid), key=key,
+                       body=body or claims(**over, **fwd)),
+            reason, keyset="restricted", sub=sub, act=act,
+            claims_json=claims_json)
+
+    rvec("accept: restricted key, no forwarded claim", "jobs", JOB_KEY, "ok")
+    rvec("key: restricted key, a claim it does not list", "jobs", JOB_KEY,
+         "key_restricted", roles=["admin"])
+    rvec("key: restricted key, tenant it does not list", "jobs", JOB_KEY,
+         "key_restricted", tenant="*")
+    rvec("accept: restricted key, the claims it lists", "report",
+         REPORT_KEY, "ok", tenant="t1", scope="read",
+         claims_json='{"tenant":"t1","scope":"read"}')
+    rvec("accept: restricted key, listed name escaped", "report",
+         REPORT_KEY, "ok", claims_json='{"tenant":"t1"}',
+         body=claims(**job)[:-1] + ',"t\\u0065nant":"t1"}')
+    rvec("key: restricted key, one listed and one not", "report",
+         REPORT_KEY, "key_restricted", tenant="t1", roles=["admin"])
+    rvec("key: restricted key, a listed name in another case", "report",
+         REPORT_KEY, "key_restricted", Tenant="t1")
+    rvec("accept: allowed list alone, listed claim, any subject",
+         "scope-only", OTHER_KEY, "ok", sub="alice", act=None,
+         scope="read", claims_json='{"scope":"read"}')
+    rvec("key: allowed list alone, a claim it does not list", "scope-only",
+         OTHER_KEY, "key_restricted", sub="alice", act=None, roles=["a"])
+    rvec("accept: edgeseal_require_act false, no forwarded claim",
+         "act-optional", USER_KEY, "ok", sub="alice", act=None)
+    rvec("key: edgeseal_require_act false still restricts claims",
+         "act-optional", USER_KEY, "key_restricted", sub="alice", act=None,
+         scope="read")
 
 
 def main():
@@ -194,6 +248,7 @@ def main():
     vec("key: job key without act",
         seal(header=JOB_HEADER, body=claims(sub="job:n"), key=JOB_KEY),
         "key_restricted")
+    restricted_vectors()
 
     vec("request: accepted", good, "ok", request=req(seals=[good]))
     vec("request: sub differs from X-User-Id", good, "subject_mismatch",

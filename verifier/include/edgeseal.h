@@ -69,6 +69,8 @@ enum edgeseal_reason {
 	EDGESEAL_INTERNAL_ERROR,	/* internal_error */
 	EDGESEAL_KEY_RESTRICTED,	/* key_restricted: a job key used
 					   outside its restriction */
+	EDGESEAL_CLAIMS_TOO_LARGE,	/* claims_too_large: the forwarded
+					   claims do not fit a seal */
 	EDGESEAL_REASON_COUNT
 };
 

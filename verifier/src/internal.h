@@ -33,7 +33,11 @@ struct edgeseal__hmac_key {
 	struct evp_md_ctx_st *outer;
 };
 
-/* One seal key with the restrictions of its JWK. */
+/*
+ * One seal key with the restrictions of its JWK. A key with any of the
+ * edgeseal_* members is restricted: besides its subject and act rules,
+ * it forwards only the claims its allowed list names (none by default).
+ */
 struct edgeseal__key {
 	char *kid;
 	size_t kid_len;
@@ -41,6 +45,9 @@ struct edgeseal__key {
 	char *sub_prefix;	/* NULL: any subject */
 	size_t sub_prefix_len;
 	int require_act;	/* 1: seals must name the acting service */
+	int restricted;		/* 1: only allowed forwarded claims */
+	char **allowed_claims;	/* names, NUL-terminated */
+	size_t allowed_count;
 };
 
 struct edgeseal_keyset {
@@ -71,6 +78,20 @@ edgeseal__keyset_find(const struct edgeseal_keyset *ks, const char *kid,
  */
 int edgeseal__key_permits(const struct edgeseal__key *key, const char *sub,
 			  size_t sub_len, int has_act);
+
+/*
+ * 1 when name (len bytes) is a claim the format defines (iss sub iat exp
+ * nbf jti aud act): never forwarded, never in an allowed list.
+ */
+int edgeseal__own_claim(const char *name, size_t len);
+
+/*
+ * Whether the key may carry every forwarded member of the JSON object
+ * claims (members named by edgeseal__own_claim are skipped). Always 1
+ * for an unrestricted key.
+ */
+int edgeseal__key_permits_claims(const struct edgeseal__key *key,
+				 struct json_t *claims);
 
 /*
  * Prepare hk for key (len bytes). Returns 0, or -1 with hk cleared. The

@@ -54,6 +54,9 @@ key_clear(struct edgeseal__key *key)
 	edgeseal__hmac_key_clear(&key->mac);
 	free(key->kid);
 	free(key->sub_prefix);
+	for (size_t i = 0; i < key->allowed_count; i++)
+		free(key->allowed_claims[i]);
+	free(key->allowed_claims);
 	memset(key, 0, sizeof(*key));
 }
 
@@ -107,6 +110,78 @@ parse_restrictions(json_t *jwk, struct edgeseal__key *key)
 	return NULL;
 }
 
+/* 1 when key already lists name. */
+static int
+key_lists(const struct edgeseal__key *key, const char *name)
+{
+	for (size_t i = 0; i < key->allowed_count; i++)
+		if (strcmp(key->allowed_claims[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * edgeseal_allowed_claims: the forwarded claims a restricted key may
+ * carry. Each name follows the subject rule (so no control character can
+ * hide in a log line), is not one of the format's own claims and appears
+ * once. NULL on success, else why not.
+ */
+static const char *
+parse_allowed_claims(json_t *list, struct edgeseal__key *key)
+{
+	json_t *name;
+	size_t i;
+
+	if (!json_is_array(list))
+		return "edgeseal_allowed_claims must be an array of names";
+	if (json_array_size(list) > ES_CLAIMS_MAX)
+		return "edgeseal_allowed_claims lists more than 64 claims";
+
+	/* One spare slot: calloc(0) may be NULL, and [] is a valid list. */
+	key->allowed_claims = calloc(json_array_size(list) + 1,
+				     sizeof(*key->allowed_claims));
+	if (key->allowed_claims == NULL)
+		return "out of memory";
+
+	json_array_foreach(list, i, name) {
+		if (!json_is_string(name) ||
+		    !edgeseal__subject_ok(json_string_value(name),
+					  json_string_length(name)))
+			return "edgeseal_allowed_claims: each name must be "
+			       "1-256 bytes of UTF-8 without control "
+			       "characters or commas";
+		if (edgeseal__own_claim(json_string_value(name),
+					json_string_length(name)))
+			return "edgeseal_allowed_claims may not name a claim "
+			       "of the format (iss sub iat exp nbf jti aud "
+			       "act)";
+		if (key_lists(key, json_string_value(name)))
+			return "edgeseal_allowed_claims names a claim twice";
+		key->allowed_claims[i] = strdup(json_string_value(name));
+		if (key->allowed_claims[i] == NULL)
+			return "out of memory";
+		key->allowed_count = i + 1;
+	}
+	return NULL;
+}
+
+/*
+ * Any edgeseal_* member makes the key restricted: a key handed out with
+ * a restriction must not carry claims nobody vetted, so an absent
+ * allowed list means no forwarded claim at all.
+ */
+static const char *
+parse_claim_rules(json_t *jwk, struct edgeseal__key *key)
+{
+	json_t *list = json_object_get(jwk, "edgeseal_allowed_claims");
+
+	key->restricted =
+		json_object_get(jwk, "edgeseal_sub_prefix") != NULL ||
+		json_object_get(jwk, "edgeseal_require_act") != NULL ||
+		list != NULL;
+	return list != NULL ? parse_allowed_claims(list, key) : NULL;
+}
+
 /* One JWK into key; NULL on success, else why not. */
 static const char *
 parse_key(json_t *jwk, struct edgeseal__key *key)
@@ -138,6 +213,8 @@ parse_key(json_t *jwk, struct edgeseal__key *key)
 	why = parse_secret(jwk, key);
 	if (why == NULL)
 		why = parse_restrictions(jwk, key);
+	if (why == NULL)
+		why = parse_claim_rules(jwk, key);
 	return why;
 }
 
@@ -266,5 +343,36 @@ edgeseal__key_permits(const struct edgeseal__key *key, const char *sub,
 	    (sub_len < key->sub_prefix_len ||
 	     memcmp(sub, key->sub_prefix, key->sub_prefix_len) != 0))
 		return 0;
+	return 1;
+}
+
+int
+edgeseal__own_claim(const char *name, size_t len)
+{
+	static const char *const own[] = {
+		"iss", "sub", "iat", "exp", "nbf", "jti", "aud", "act",
+	};
+
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		if (len == strlen(own[i]) && memcmp(name, own[i], len) == 0)
+			return 1;
+	return 0;
+}
+
+int
+edgeseal__key_permits_claims(const struct edgeseal__key *key,
+			     json_t *claims)
+{
+	const char *name;
+	json_t *value;
+
+	if (!key->restricted)
+		return 1;
+
+	/* Names hold no NUL: json.c refuses \u0000, so strlen is exact. */
+	json_object_foreach(claims, name, value)
+		if (!edgeseal__own_claim(name, strlen(name)) &&
+		    !key_lists(key, name))
+			return 0;
 	return 1;
 }

@@ -33,6 +33,7 @@ static const char *const reason_names[] = {
 	[EDGESEAL_DUPLICATE_HEADER] = "duplicate_header",
 	[EDGESEAL_INTERNAL_ERROR] = "internal_error",
 	[EDGESEAL_KEY_RESTRICTED] = "key_restricted",
+	[EDGESEAL_CLAIMS_TOO_LARGE] = "claims_too_large",
 };
 
 _Static_assert(sizeof(reason_names) / sizeof(reason_names[0]) ==

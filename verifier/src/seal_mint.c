@@ -74,21 +74,6 @@ put_int_member(struct jbuf *b, const char *name, int64_t value)
 	put_raw(b, num);
 }
 
-/* 1 when name is a claim the seal sets itself and callers may not pass. */
-static int
-reserved_claim(const char *name, size_t len)
-{
-	static const char *const reserved[] = {
-		"iss", "sub", "iat", "exp", "nbf", "jti", "aud", "act",
-	};
-
-	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
-		if (len == strlen(reserved[i]) &&
-		    memcmp(name, reserved[i], len) == 0)
-			return 1;
-	return 0;
-}
-
 /*
  * 0 when obj is forwardable: room left for the seal's own claims, nesting
  * the verifier accepts, no reserved name.
@@ -103,7 +88,7 @@ forwardable(json_t *obj)
 	    !edgeseal__json_depth_ok(obj, ES_JSON_DEPTH_MAX))
 		return -1;
 	json_object_foreach(obj, name, value)
-		if (reserved_claim(name, strlen(name)))
+		if (edgeseal__own_claim(name, strlen(name)))
 			return -1;
 	return 0;
 }
@@ -112,10 +97,12 @@ forwardable(json_t *obj)
  * Append the members of the JSON object in text (len bytes) to b, as
  * Jansson writes them compactly. Returns EDGESEAL_OK,
  * EDGESEAL_INVALID_CLAIM_TYPE for anything but a strict JSON object that
- * forwardable() accepts, or EDGESEAL_TOKEN_TOO_LARGE.
+ * forwardable() accepts, EDGESEAL_KEY_RESTRICTED for a claim the key may
+ * not carry, or EDGESEAL_TOKEN_TOO_LARGE.
  */
 static enum edgeseal_reason
-put_forwarded(struct jbuf *b, const char *text, size_t len)
+put_forwarded(struct jbuf *b, const struct edgeseal__key *key,
+	      const char *text, size_t len)
 {
 	enum edgeseal_reason rc = EDGESEAL_INVALID_CLAIM_TYPE, why;
 	size_t room = b->cap - b->len, n;
@@ -125,6 +112,11 @@ put_forwarded(struct jbuf *b, const char *text, size_t len)
 		return EDGESEAL_TOKEN_TOO_LARGE;
 	obj = edgeseal__json_object_load(text, len, &why);
 	if (obj == NULL || forwardable(obj) != 0)
+		goto out;
+
+	/* The verifier would refuse it (rule 25): fail here, visibly. */
+	rc = EDGESEAL_KEY_RESTRICTED;
+	if (!edgeseal__key_permits_claims(key, obj))
 		goto out;
 	rc = EDGESEAL_OK;
 	if (json_object_size(obj) == 0)
@@ -186,8 +178,8 @@ check_opts(const struct edgeseal__key *key,
 
 /* The claims object of a seal into b. */
 static enum edgeseal_reason
-write_claims(struct jbuf *b, const struct edgeseal_mint_opts *o,
-	     int64_t now, int64_t ttl)
+write_claims(struct jbuf *b, const struct edgeseal__key *key,
+	     const struct edgeseal_mint_opts *o, int64_t now, int64_t ttl)
 {
 	uint8_t raw[ES_JTI_BYTES];
 	char jti[ES_JTI_BYTES * 2];
@@ -211,7 +203,8 @@ write_claims(struct jbuf *b, const struct edgeseal_mint_opts *o,
 		put_raw(b, "}");
 	}
 	if (o->claims_json != NULL && !b->failed)
-		rc = put_forwarded(b, o->claims_json, o->claims_json_len);
+		rc = put_forwarded(b, key, o->claims_json,
+				   o->claims_json_len);
 	put_raw(b, "}");
 
 	/* Every string was checked before: only a full buffer fails here. */
@@ -278,7 +271,7 @@ edgeseal_mint(const struct edgeseal_keyset *ks,
 	if (header.failed)
 		return EDGESEAL_INTERNAL_ERROR;
 
-	rc = write_claims(&claims, opts, now, ttl);
+	rc = write_claims(&claims, key, opts, now, ttl);
 	if (rc != EDGESEAL_OK)
 		return rc;
 	return assemble(key, &header, &claims, out, out_size, out_len);

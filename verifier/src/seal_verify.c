@@ -321,23 +321,10 @@ check_parties(const struct claims *c, const struct edgeseal__verify_rules *r,
 	     !text_equal(c->aud, r->audience, r->audience_len)))
 		return EDGESEAL_BAD_AUDIENCE;
 	if (!edgeseal__key_permits(key, c->sub.s, c->sub.len,
-				   c->act.s != NULL))
+				   c->act.s != NULL) ||
+	    !edgeseal__key_permits_claims(key, c->obj))
 		return EDGESEAL_KEY_RESTRICTED;
 	return EDGESEAL_OK;
-}
-
-/* 1 for the names the format defines; the others are forwarded. */
-static int
-own_claim(const char *name)
-{
-	static const char *const own[] = {
-		"iss", "sub", "iat", "exp", "nbf", "jti", "aud", "act",
-	};
-
-	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
-		if (strcmp(name, own[i]) == 0)
-			return 1;
-	return 0;
 }
 
 /*
@@ -355,7 +342,8 @@ forwarded_claims(json_t *claims)
 	if (fwd == NULL)
 		return NULL;
 	json_object_foreach(claims, name, value)
-		if (!own_claim(name) && json_object_set(fwd, name, value) != 0)
+		if (!edgeseal__own_claim(name, strlen(name)) &&
+		    json_object_set(fwd, name, value) != 0)
 			goto out;
 	text = json_dumps(fwd, JSON_COMPACT);
 out:

@@ -262,6 +262,10 @@ mint_with(const struct edgeseal_keyset *ks, const struct args *a)
 	if (rc != EDGESEAL_OK) {
 		fprintf(stderr, "edgeseal: cannot mint: %s\n",
 			edgeseal_reason_str(rc));
+		if (rc == EDGESEAL_KEY_RESTRICTED)
+			fputs("edgeseal: the key's edgeseal_sub_prefix, "
+			      "edgeseal_require_act or edgeseal_allowed_claims "
+			      "forbids this subject, act or --claim\n", stderr);
 		return EXIT_REFUSED;
 	}
 	printf("%s\n", seal);

@@ -8,6 +8,8 @@ Usage: interop.py PATH/TO/edgeseal
 2. An HS256 token that PyJWT makes with the seal header and claims verifies
    with `edgeseal verify`.
 3. The same token with alg HS384 or HS512, or with another key, does not.
+4. A restricted key mints and verifies forwarded claims only when its
+   edgeseal_allowed_claims lists them, and a bad list fails the key set.
 """
 import base64
 import json
@@ -40,6 +42,58 @@ def key_from(path, kid):
             if k["kid"] == kid:
                 return base64.urlsafe_b64decode(k["k"] + "=" * (-len(k["k"]) % 4))
     raise SystemExit("kid not in key set")
+
+
+def write_keyset(path, doc):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(doc, f)
+
+
+def restricted_key(tmp, ks, now):
+    """4. The k1 key, restricted, then allowed one forwarded claim."""
+    with open(ks) as f:
+        doc = json.load(f)
+    jwk = doc["keys"][0]
+    jwk.update({"edgeseal_sub_prefix": "job:", "edgeseal_require_act": True})
+    job = os.path.join(tmp, "job.jwks")
+    write_keyset(job, doc)
+    mint = ("mint", "--keyset", job, "--sub", "job:x", "--act", "r")
+
+    rc, out, err = run(*mint, "--claim", 'roles=["admin"]', "--claim",
+                       "tenant=*")
+    check(rc == 1 and out == "" and "key_restricted" in err and
+          "edgeseal_allowed_claims" in err,
+          "a restricted key does not mint claims it does not list")
+    rc, token, err = run(*mint)
+    check(rc == 0, "a restricted key mints without forwarded claims")
+
+    # The same claims signed past the minter: verify refuses them too.
+    body = {"iss": "edgeseal", "sub": "job:x", "iat": now, "exp": now + 30,
+            "jti": "AAECAwQFBgcICQoLDA0ODw", "act": {"sub": "r"},
+            "roles": ["admin"]}
+    forged = jwt.encode(body, key_from(job, "k1"), algorithm="HS256",
+                        headers={"typ": "edgeseal+jwt", "kid": "k1"})
+    rc, out, err = run("verify", "--keyset", job, "--at", str(now),
+                       "--user-id", "job:x", forged)
+    check(rc == 1 and out == "key_restricted",
+          "verify refuses a claim the key does not list")
+
+    jwk["edgeseal_allowed_claims"] = ["tenant"]
+    write_keyset(job, doc)
+    rc, token, err = run(*mint, "--claim", "tenant=t1")
+    rc, out, err = run("verify", "--keyset", job, "--user-id", "job:x",
+                       token) if rc == 0 else (rc, "", err)
+    check(rc == 0 and json.loads(out).get("claims") == {"tenant": "t1"},
+          "a restricted key mints and verifies a claim it lists")
+    rc, out, err = run(*mint, "--claim", "tenant=t1", "--claim", "roles=1")
+    check(rc == 1 and "key_restricted" in err, "listed plus unlisted refused")
+
+    jwk["edgeseal_allowed_claims"] = ["tenant", "exp"]
+    write_keyset(job, doc)
+    rc, out, err = run("verify", "--keyset", job, forged)
+    check(rc == 1 and out == "no_key" and "edgeseal_allowed_claims" in err,
+          "a key set listing a claim of the format is refused")
 
 
 def main():
@@ -113,6 +167,8 @@ def main():
     rc, out, err = run("mint", "--keyset", ks, "--sub", "alice",
                        "--claim", "exp=1")
     check(rc == 1 and "invalid_claim_type" in err, "reserved claim refused")
+
+    restricted_key(tmp, ks, now)
 
     # usage errors
     rc, out, err = run("verify", "--keyset", ks)

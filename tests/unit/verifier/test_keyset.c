@@ -127,6 +127,70 @@ test_parse_refusals(void **state)
 	edgeseal_keyset_free(ks);
 }
 
+/* One key with extra JWK members (text after the "k" member). */
+static const char *
+key_with(const char *members)
+{
+	static char text[4096];
+
+	snprintf(text, sizeof(text), "{\"keys\":[{\"kty\":\"oct\","
+		 "\"kid\":\"j\",\"k\":\"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3"
+		 "ODlhYmNkZWY\"%s}]}", members);
+	return text;
+}
+
+/* edgeseal_allowed_claims: an array of distinct, sane, forwarded names. */
+static void
+test_parse_allowed_claims(void **state)
+{
+	static const char *const bad[][2] = {
+		{ "\"tenant\"", "must be an array" },
+		{ "{}", "must be an array" },
+		{ "[\"tenant\",7]", "1-256 bytes" },
+		{ "[\"\"]", "1-256 bytes" },
+		{ "[\"a,b\"]", "1-256 bytes" },
+		{ "[\"a\\nb\"]", "1-256 bytes" },
+		{ "[\"a\\u007fb\"]", "1-256 bytes" },
+		{ "[null]", "1-256 bytes" },
+		{ "[\"sub\"]", "claim of the format" },
+		{ "[\"tenant\",\"act\"]", "claim of the format" },
+		{ "[\"tenant\",\"t\\u0065nant\"]", "twice" },
+	};
+	char members[1024], many[900];
+	struct edgeseal_keyset *ks;
+	size_t at = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(members, sizeof(members), ",\"edgeseal_sub_prefix\":"
+			 "\"job:\",\"edgeseal_allowed_claims\":%s", bad[i][0]);
+		expect_parse_error(key_with(members), bad[i][1]);
+		expect_parse_error(key_with(members), "key 0: ");
+	}
+
+	/* 64 names are fine, 65 are not. */
+	for (int n = 0; n < 65; n++)
+		at += (size_t)snprintf(many + at, sizeof(many) - at,
+				       "%s\"c%d\"", n ? "," : "[", n);
+	snprintf(members, sizeof(members), ",\"edgeseal_allowed_claims\":%s]",
+		 many);
+	expect_parse_error(key_with(members), "more than 64");
+	*strrchr(many, ',') = '\0';
+	snprintf(members, sizeof(members), ",\"edgeseal_allowed_claims\":%s]",
+		 many);
+	ks = edgeseal_keyset_parse(key_with(members), strlen(key_with(members)),
+				   NULL, 0);
+	assert_non_null(ks);
+	edgeseal_keyset_free(ks);
+
+	/* An empty list is the default made explicit. */
+	ks = edgeseal_keyset_parse(key_with(",\"edgeseal_allowed_claims\":[]"),
+				   strlen(key_with(",\"edgeseal_allowed_claims"
+						   "\":[]")), NULL, 0);
+	assert_non_null(ks);
+	edgeseal_keyset_free(ks);
+}
+
 static void
 test_load_file_checks(void **state)
 {
@@ -223,6 +287,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_good),
 		cmocka_unit_test(test_parse_refusals),
+		cmocka_unit_test(test_parse_allowed_claims),
 		cmocka_unit_test(test_load_file_checks),
 		cmocka_unit_test(test_add_key),
 	};

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "base64url.h"
 #include "helpers.h"
 
 #define HDR "{\"alg\":\"HS256\",\"typ\":\"edgeseal+jwt\",\"kid\":\"k1\"}"
@@ -170,6 +171,127 @@ test_job_key_restrictions(void **state)
 			 EDGESEAL_KEY_RESTRICTED);
 	edgeseal_verifier_free(v);
 	edgeseal_keyset_free(ks);
+}
+
+/* A key set of the job key alone ("job"), with these JWK members. */
+static struct edgeseal_keyset *
+job_keyset(const char *members)
+{
+	char json[1024], k[64];
+	struct edgeseal_keyset *ks;
+
+	edgeseal__b64url_encode(t_key_job, 32, k);
+	snprintf(json, sizeof(json), "{\"keys\":[{\"kty\":\"oct\","
+		 "\"kid\":\"job\",\"k\":\"%s\"%s}]}", k, members);
+	ks = edgeseal_keyset_parse(json, strlen(json), NULL, 0);
+	assert_non_null(ks);
+	return ks;
+}
+
+/* Mint under the job key of ks with these forwarded claims. */
+static enum edgeseal_reason
+mint_job(const struct edgeseal_keyset *ks, const char *sub,
+	 const char *claims)
+{
+	struct edgeseal_mint_opts o = {
+		.kid = "job", .sub = sub, .act = "billing",
+		.claims_json = claims,
+		.claims_json_len = claims != NULL ? strlen(claims) : 0,
+	};
+	size_t len;
+
+	return edgeseal_mint(ks, &o, T_NOW, seal, sizeof(seal), &len);
+}
+
+/* Verify, under ks, a seal written by hand with the job key. */
+static enum edgeseal_reason
+verify_job(struct edgeseal_keyset *ks, const char *sub, const char *extra)
+{
+	struct edgeseal_verifier_opts o = { .leeway = 0 };
+	struct edgeseal_verifier *v = edgeseal_verifier_new(&o, ks);
+	char claims[1024];
+	enum edgeseal_reason rc;
+
+	assert_non_null(v);
+	snprintf(claims, sizeof(claims), "{\"iss\":\"edgeseal\",\"sub\":"
+		 "\"%s\",\"iat\":%lld,\"exp\":%lld,\"jti\":\"j1\","
+		 "\"act\":{\"sub\":\"billing\"}%s}", sub, T_NOW, T_NOW + 60,
+		 extra);
+	t_craft("{\"alg\":\"HS256\",\"typ\":\"edgeseal+jwt\","
+		"\"kid\":\"job\"}", claims, t_key_job, 32, seal, sizeof(seal));
+	rc = edgeseal_verify(v, seal, strlen(seal), T_NOW, NULL);
+	edgeseal_verifier_free(v);
+	return rc;
+}
+
+/*
+ * A restricted key carries only the forwarded claims it lists: a job
+ * cannot hand itself roles or a tenant, neither through the minter nor
+ * by writing the seal itself.
+ */
+static void
+test_job_key_claims(void **state)
+{
+	static const char prefix[] = ",\"edgeseal_sub_prefix\":\"job:\","
+				     "\"edgeseal_require_act\":true";
+	struct edgeseal_keyset *ks = job_keyset(prefix);
+	char members[256];
+
+	(void)state;
+	assert_int_equal(mint_job(ks, "job:n", NULL), EDGESEAL_OK);
+	assert_int_equal(mint_job(ks, "job:n", "{}"), EDGESEAL_OK);
+	assert_int_equal(mint_job(ks, "job:n", "{\"roles\":[\"admin\"]}"),
+			 EDGESEAL_KEY_RESTRICTED);
+	/* A reserved name is still the caller's error, not the key's. */
+	assert_int_equal(mint_job(ks, "job:n", "{\"sub\":\"x\"}"),
+			 EDGESEAL_INVALID_CLAIM_TYPE);
+	assert_int_equal(verify_job(job_keyset(prefix), "job:n", ""),
+			 EDGESEAL_OK);
+	assert_int_equal(verify_job(job_keyset(prefix), "job:n",
+				    ",\"roles\":[\"admin\"]"),
+			 EDGESEAL_KEY_RESTRICTED);
+	assert_int_equal(verify_job(job_keyset(prefix), "job:n",
+				    ",\"tenant\":\"*\""),
+			 EDGESEAL_KEY_RESTRICTED);
+	edgeseal_keyset_free(ks);
+
+	/* Listed names pass, by exact (decoded) name; others do not. */
+	snprintf(members, sizeof(members), "%s,\"edgeseal_allowed_claims\":"
+		 "[\"tenant\",\"scope\"]", prefix);
+	ks = job_keyset(members);
+	assert_int_equal(mint_job(ks, "job:n", "{\"tenant\":\"t1\","
+				  "\"scope\":\"r\"}"), EDGESEAL_OK);
+	assert_int_equal(mint_job(ks, "job:n", "{\"tenant\":\"t1\","
+				  "\"roles\":[]}"), EDGESEAL_KEY_RESTRICTED);
+	assert_int_equal(mint_job(ks, "job:n", "{\"Tenant\":\"t1\"}"),
+			 EDGESEAL_KEY_RESTRICTED);
+	assert_int_equal(mint_job(ks, "alice", "{\"tenant\":\"t1\"}"),
+			 EDGESEAL_KEY_RESTRICTED);
+	assert_int_equal(verify_job(job_keyset(members), "job:n",
+				    ",\"t\\u0065nant\":\"t1\""), EDGESEAL_OK);
+	assert_int_equal(verify_job(job_keyset(members), "job:n",
+				    ",\"tenant\":1,\"tenants\":2"),
+			 EDGESEAL_KEY_RESTRICTED);
+	edgeseal_keyset_free(ks);
+
+	/* Each restriction member alone makes the key restricted. */
+	assert_int_equal(verify_job(job_keyset(",\"edgeseal_require_act\":"
+					       "false"), "alice",
+				    ",\"roles\":1"), EDGESEAL_KEY_RESTRICTED);
+	assert_int_equal(verify_job(job_keyset(",\"edgeseal_require_act\":"
+					       "false"), "alice", ""),
+			 EDGESEAL_OK);
+	assert_int_equal(verify_job(job_keyset(",\"edgeseal_allowed_claims\":"
+					       "[\"scope\"]"), "alice",
+				    ",\"scope\":\"r\""), EDGESEAL_OK);
+	assert_int_equal(verify_job(job_keyset(",\"edgeseal_allowed_claims\":"
+					       "[\"scope\"]"), "alice",
+				    ",\"roles\":1"), EDGESEAL_KEY_RESTRICTED);
+
+	/* A key with no edgeseal_* member forwards anything, as before. */
+	assert_int_equal(verify_job(job_keyset(""), "alice",
+				    ",\"roles\":[\"admin\"],\"tenant\":\"*\""),
+			 EDGESEAL_OK);
 }
 
 static void
@@ -691,6 +813,7 @@ main(void)
 		cmocka_unit_test(test_mint_verify_roundtrip),
 		cmocka_unit_test(test_mint_refusals),
 		cmocka_unit_test(test_job_key_restrictions),
+		cmocka_unit_test(test_job_key_claims),
 		cmocka_unit_test(test_header_rules),
 		cmocka_unit_test(test_header_paths),
 		cmocka_unit_test(test_removed_key),

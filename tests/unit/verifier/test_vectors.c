@@ -99,7 +99,7 @@ test_all_vectors(void **state)
 	doc = json_load_file(vectors_path, 0, &jerr);
 	if (doc == NULL)
 		fail_msg("%s: %s", vectors_path, jerr.text);
-	assert_true(json_array_size(json_object_get(doc, "vectors")) >= 60);
+	assert_true(json_array_size(json_object_get(doc, "vectors")) >= 78);
 
 	json_array_foreach(json_object_get(doc, "vectors"), i, vec) {
 		struct edgeseal_verifier *v = verifier_for(doc, vec);
