@@ -27,13 +27,16 @@ verifier(void)
 {
 	static struct edgeseal_verifier *v;
 	struct edgeseal_verifier_opts o = { .leeway = 5, .audience = "api" };
-	char json[256], k[64];
+	char json[512], k[64];
 
 	if (v != NULL)
 		return v;
 	edgeseal__b64url_encode(key, sizeof(key), k);
 	snprintf(json, sizeof(json), "{\"keys\":[{\"kty\":\"oct\","
-		 "\"kid\":\"f\",\"k\":\"%s\",\"edgeseal_sub_prefix\":\"u\"}]}",
+		 "\"kid\":\"f\",\"k\":\"%s\",\"edgeseal_sub_prefix\":\"u\","
+		 /* Named claims still reach the forwarded-claims code. */
+		 "\"edgeseal_allowed_claims\":[\"scope\",\"roles\","
+		 "\"tenant\",\"a\",\"b\"]}]}",
 		 k);
 	v = edgeseal_verifier_new(&o, edgeseal_keyset_parse(json,
 		strlen(json), NULL, 0));

@@ -88,7 +88,9 @@ EDGESEAL_API enum edgeseal_reason edgeseal_reason_from_str(const char *s);
  * A JSON Web Key Set (RFC 7517) of symmetric keys:
  *   {"keys": [{"kty": "oct", "kid": "...", "alg": "HS256", "k": "<b64url>",
  *              "edgeseal_sub_prefix": "job:",   (optional restriction)
- *              "edgeseal_require_act": true}]}  (optional restriction)
+ *              "edgeseal_require_act": true,    (optional restriction)
+ *              "edgeseal_allowed_claims": ["scope"]}]}  (optional
+ *              restriction: the forwarded claims a restricted key may carry)
  * Every key is at least 32 bytes; kids are unique; the set is not empty.
  */
 struct edgeseal_keyset;
