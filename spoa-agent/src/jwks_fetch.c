@@ -24,6 +24,7 @@
 #include "issuer_keys.h"
 #include "jwks_fetch.h"
 #include "log.h"
+#include "metrics.h"
 
 struct es_jwks_source {
 	struct es_jwks_source *next;
@@ -322,12 +323,17 @@ static int
 refresh(struct es_jwks_source *s, const char *url)
 {
 	struct response r = { 0 };
+	enum es_jwks_result result = ES_JWKS_OK;
 	char why[512] = "";
 	int64_t now, delay;
 	int ok, changed = 0;
 
-	ok = http_get(url, &r, why, sizeof(why)) == 0 &&
-	     usable(r.body, r.len, url, why, sizeof(why)) == 0;
+	if (http_get(url, &r, why, sizeof(why)) != 0)
+		result = r.status == 0 ? ES_JWKS_NETWORK_ERROR
+				       : ES_JWKS_HTTP_ERROR;
+	else if (usable(r.body, r.len, url, why, sizeof(why)) != 0)
+		result = ES_JWKS_INVALID;
+	ok = result == ES_JWKS_OK;
 	now = time(NULL);
 
 	pthread_mutex_lock(&lock);
@@ -351,6 +357,12 @@ refresh(struct es_jwks_source *s, const char *url)
 	}
 	s->next_fetch = now + delay;
 	pthread_mutex_unlock(&lock);
+
+	if (ok && !changed)
+		result = ES_JWKS_NOT_MODIFIED;
+	es_metrics_jwks_fetch(s->issuer, result);
+	if (ok)
+		es_metrics_keys_updated(s->issuer, now);
 
 	free(r.body);
 	return changed;
@@ -414,6 +426,7 @@ load_cache(struct es_jwks_source *s)
 		return;
 	}
 	adopt(s, doc, len, mtime);
+	es_metrics_keys_updated(s->issuer, mtime);
 	log_fetch(s, "jwks_cache_loaded", ES_LOG_INFO, NULL, 0);
 }
 

@@ -25,11 +25,13 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 import harness
 
@@ -312,8 +314,20 @@ class JwksUrl(harness.StackTest):
         with open(idp.jwks_path) as f:
             self.jwk = {k["kid"]: k for k in json.load(f)["keys"]}
         self.cache = os.path.join(self.stack.dir, "jwks-cache.json")
+        self.metrics_port = harness.free_port()
+
+    def fetches(self, result):
+        """edgeseal_jwks_fetches_total for issuer "test" and one result."""
+        url = "http://127.0.0.1:%d/metrics" % self.metrics_port
+        with urllib.request.urlopen(url, timeout=5) as r:
+            text = r.read().decode()
+        m = re.search(r'^edgeseal_jwks_fetches_total\{issuer="test",'
+                      r'result="%s"\} (\d+)$' % result, text, re.M)
+        return int(m.group(1)) if m else 0
 
     def edit(self, text, max_stale=3600, refresh=(1, 2)):
+        text = text.replace("[agent]\n", "[agent]\nmetrics = 127.0.0.1:%d\n"
+                            % self.metrics_port, 1)
         return text.replace(
             "jwks_file = %s" % harness.Idp.shared().jwks_path,
             "jwks_url = %s\njwks_cache_file = %s\njwks_refresh_min = %d\n"
@@ -361,6 +375,11 @@ class JwksUrl(harness.StackTest):
             self.assertEqual(self.status("es1"), 200, mode)
         log = st.agent.log()
         self.assertIn("HTTP status 500", log)
+        # Each outcome is counted where operators look (metrics).
+        self.assertGreater(self.fetches("ok"), 0)
+        self.assertGreater(self.fetches("http_error"), 0)
+        self.assertGreater(self.fetches("invalid"), 0)
+        self.assertGreater(self.fetches("network_error"), 0)
         self.assertRegex(log, r"event=jwks_fetch_failed .*[Tt]imeout")
 
         # The IdP goes away, then the agent restarts during the outage.

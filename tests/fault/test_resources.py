@@ -103,22 +103,25 @@ class Resources(harness.StackTest):
         self.assertEqual(self.via_haproxy().status, 200)
         resource.prlimit(self.pid, resource.RLIMIT_NOFILE, (NOFILE, NOFILE))
 
-        # Fill the table. The first connection the agent cannot accept
-        # stays in the listen backlog unanswered (or is closed).
+        # Fill the table. Below the limit every connection is answered
+        # (however slow the machine); near it, the first one left
+        # unanswered for a second stays in the listen backlog (or is
+        # closed).
         held = []
         self.addCleanup(lambda: [c[0].close() for c in held])
-        stuck = None
         for _ in range(NOFILE + 10):
-            conn = self.handshake(timeout=1.0)
+            near = faultlib.fds(self.pid) >= NOFILE - 2
+            conn = self.handshake(timeout=1.0 if near else 10.0)
             if conn is None:
+                self.assertTrue(near, "unanswered below the limit")
                 break
             held.append(conn)
-        self.assertLess(len(held), NOFILE, "never reached the limit")
-        self.assertGreater(len(held), NOFILE // 2)
+        else:
+            self.fail("never reached the limit")
         stuck = self.spop(timeout=10.0)
         stuck.sendall(w.hello())
 
-        # Existing connections are still served, from both threads.
+        # Connections already open are still served.
         for i, conn in enumerate(held[:8]):
             self.notify_ok(conn, i + 1)
 
