@@ -103,6 +103,12 @@ class Load:
         with self.lock:
             return list(self.results)
 
+    def wait_since(self, t, n, timeout, what):
+        """Poll until n answers came back for requests sent at or after
+        monotonic time t."""
+        harness.poll(lambda: sum(1 for r in self.snapshot()
+                                 if r.start >= t) >= n, timeout, what)
+
     def wait_for(self, n, timeout, what):
         """Poll until n more answers than now have come back."""
         target = self.count() + n
