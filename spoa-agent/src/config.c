@@ -586,6 +586,28 @@ set_defaults(struct es_config *cfg)
 }
 
 /* Fill what is left unset and check what must be present. */
+/*
+ * A cache file holds one issuer's keys: two issuers naming the same one
+ * would start from each other's keys when their IdP is down.
+ */
+static void
+shared_cache_file(struct parse_ctx *c, unsigned i)
+{
+	const struct es_issuer_conf *is = &c->cfg->issuers[i];
+
+	if (is->jwks_cache_file == NULL)
+		return;
+	for (unsigned j = 0; j < i; j++) {
+		const char *other = c->cfg->issuers[j].jwks_cache_file;
+
+		if (other != NULL && strcmp(other, is->jwks_cache_file) == 0)
+			fail(c, "[issuer %s]: jwks_cache_file %s is also "
+			     "[issuer %s]'s: each issuer needs its own",
+			     is->name, is->jwks_cache_file,
+			     c->cfg->issuers[j].name);
+	}
+}
+
 static int
 finish(struct parse_ctx *c)
 {
@@ -615,6 +637,7 @@ finish(struct parse_ctx *c)
 		if (is->jwks_cache_file != NULL && is->jwks_url == NULL)
 			fail(c, "[issuer %s]: jwks_cache_file needs jwks_url",
 			     is->name);
+		shared_cache_file(c, i);
 	}
 	if (!c->failed && cfg->seal_keyset.path == NULL)
 		fail(c, "[seal] keyset is required");

@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <jansson.h>
+#include <openssl/sha.h>
 
 #include "issuer_keys.h"
 #include "jwks_fetch.h"
@@ -30,6 +32,7 @@ struct es_jwks_source {
 	struct es_jwks_source *next;
 	char *issuer;
 	char *url;
+	char *url_log;			/* url without secrets, for logs */
 	char *cache_file;		/* NULL: none */
 
 	/* Below: guarded by lock. */
@@ -81,6 +84,37 @@ es_jwks_url_allowed(const char *url)
 {
 	return strncmp(url, "https://", 8) == 0 ||
 	       strncmp(url, "http://", 7) == 0;
+}
+
+/*
+ * scheme://host[:port]/path of url: a URL may carry credentials (user:pass@
+ * or ?access_token=) that must never reach a log or a metric.
+ */
+void
+es_jwks_url_redact(const char *url, char *out, size_t outlen)
+{
+	const char *host = strstr(url, "://");
+	const char *end, *at;
+	size_t scheme, path;
+
+	if (outlen == 0)
+		return;
+	if (host == NULL) {
+		snprintf(out, outlen, "(not a URL)");
+		return;
+	}
+	scheme = (size_t)(host - url) + 3;
+	host += 3;
+	end = host + strcspn(host, "/?#");
+
+	/* The userinfo ends at the authority's last '@'. */
+	for (at = end; at > host && at[-1] != '@'; at--)
+		;
+	if (at > host)
+		host = at;
+	path = strcspn(end, "?#");
+	snprintf(out, outlen, "%.*s%.*s%.*s", (int)scheme, url,
+		 (int)(end - host), host, (int)path, end);
 }
 
 unsigned
@@ -212,7 +246,34 @@ usable(const char *doc, size_t len, const char *url, char *err,
 	return rc;
 }
 
-/* Write doc to path atomically, mode 0600: a temporary file renamed. */
+/*
+ * Open path's temporary file: created by us now (O_EXCL after removing a
+ * stale one, never through a link) and never waiting on a FIFO.
+ */
+static int
+cache_tmp_open(const char *tmp)
+{
+	struct stat st;
+	int fd;
+
+	if (unlink(tmp) != 0 && errno != ENOENT)
+		return -1;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK |
+		  O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Write doc to path atomically, mode 0600: a temporary file renamed.
+ * Called without the lock: a slow disk must not stall the workers.
+ */
 static int
 cache_write(const char *path, const char *doc, size_t len)
 {
@@ -221,8 +282,7 @@ cache_write(const char *path, const char *doc, size_t len)
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
 		return -1;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-		  0600);
+	fd = cache_tmp_open(tmp);
 	if (fd < 0)
 		return -1;
 	if (fchmod(fd, 0600) == 0 && write(fd, doc, len) == (ssize_t)len &&
@@ -235,6 +295,79 @@ cache_write(const char *path, const char *doc, size_t len)
 	if (rc != 0)
 		(void)unlink(tmp);
 	return rc;
+}
+
+/*
+ * SHA-256 of the full URL in hex: binds a cache file to its URL without
+ * writing the URL's credentials into it (url_log is shown instead).
+ */
+static void
+url_digest(const char *url, char hex[2 * SHA256_DIGEST_LENGTH + 1])
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+
+	SHA256((const unsigned char *)url, strlen(url), md);
+	for (size_t i = 0; i < sizeof(md); i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
+/*
+ * The cache file's content: the JWKS wrapped with the issuer section and
+ * URL it came from, so it is never served to another (see cache_unwrap).
+ */
+static char *
+cache_wrap(const struct es_jwks_source *s, const char *doc, size_t len)
+{
+	json_t *jwks = json_loadb(doc, len, 0, NULL);
+	char digest[2 * SHA256_DIGEST_LENGTH + 1];
+	json_t *o = NULL;
+	char *text = NULL;
+
+	if (jwks == NULL)
+		goto out;
+	url_digest(s->url, digest);
+	o = json_pack("{s:i, s:s, s:s, s:s, s:O}", "edgeseal_jwks_cache", 1,
+		      "issuer", s->issuer, "url", s->url_log, "url_sha256",
+		      digest, "jwks", jwks);
+	if (o != NULL)
+		text = json_dumps(o, JSON_COMPACT);
+out:
+	json_decref(o);
+	json_decref(jwks);
+	return text;
+}
+
+/*
+ * The JWKS inside a cache file written by cache_wrap for this very issuer
+ * section and URL; NULL with the reason in why otherwise.
+ */
+static char *
+cache_unwrap(const struct es_jwks_source *s, const char *text, size_t len,
+	     char *why, size_t whylen)
+{
+	json_t *o = json_loadb(text, len, 0, NULL);
+	json_t *jwks = json_object_get(o, "jwks");
+	const char *issuer = json_string_value(json_object_get(o, "issuer"));
+	const char *url = json_string_value(json_object_get(o, "url_sha256"));
+	char digest[2 * SHA256_DIGEST_LENGTH + 1];
+	char *doc = NULL;
+
+	if (json_integer_value(json_object_get(o, "edgeseal_jwks_cache")) !=
+	    1 || !json_is_object(jwks) || issuer == NULL || url == NULL) {
+		set_err(why, whylen, "not an edgeseal JWKS cache file");
+		goto out;
+	}
+	url_digest(s->url, digest);
+	if (strcmp(issuer, s->issuer) != 0 || strcmp(url, digest) != 0) {
+		set_err(why, whylen, "written for another issuer or jwks_url");
+		goto out;
+	}
+	doc = json_dumps(jwks, JSON_COMPACT);
+	if (doc == NULL)
+		set_err(why, whylen, "out of memory");
+out:
+	json_decref(o);
+	return doc;
 }
 
 /*
@@ -305,7 +438,7 @@ log_fetch(const struct es_jwks_source *s, const char *event,
 
 	es_log_begin(&l, level, event, 0);
 	es_log_str(&l, "issuer", s->issuer);
-	es_log_str(&l, "url", s->url);
+	es_log_str(&l, "url", s->url_log);
 	if (why != NULL)
 		es_log_str(&l, "reason", why);
 	if (s->doc != NULL)
@@ -325,16 +458,21 @@ refresh(struct es_jwks_source *s, const char *url)
 	struct response r = { 0 };
 	enum es_jwks_result result = ES_JWKS_OK;
 	char why[512] = "";
+	char *cached = NULL;
 	int64_t now, delay;
 	int ok, changed = 0;
 
 	if (http_get(url, &r, why, sizeof(why)) != 0)
 		result = r.status == 0 ? ES_JWKS_NETWORK_ERROR
 				       : ES_JWKS_HTTP_ERROR;
-	else if (usable(r.body, r.len, url, why, sizeof(why)) != 0)
+	else if (usable(r.body, r.len, s->url_log, why, sizeof(why)) != 0)
 		result = ES_JWKS_INVALID;
 	ok = result == ES_JWKS_OK;
 	now = time(NULL);
+
+	/* The cache file name, issuer and URL never change: no lock. */
+	if (ok && s->cache_file != NULL)
+		cached = cache_wrap(s, r.body, r.len);
 
 	pthread_mutex_lock(&lock);
 	if (ok) {
@@ -342,10 +480,6 @@ refresh(struct es_jwks_source *s, const char *url)
 			       r.cache_control : NULL, s->refresh_min,
 			       s->refresh_max));
 		changed = adopt(s, r.body, r.len, now);
-		if (s->cache_file != NULL &&
-		    cache_write(s->cache_file, r.body, r.len) != 0)
-			es_log_msg(ES_LOG_WARN, "jwks_cache_failed", 0,
-				   "%s: %s", s->cache_file, strerror(errno));
 		r.body = NULL;
 		log_fetch(s, changed ? "jwks_changed" : "jwks_fetched",
 			  changed ? ES_LOG_INFO : ES_LOG_DEBUG, NULL, delay);
@@ -357,6 +491,12 @@ refresh(struct es_jwks_source *s, const char *url)
 	}
 	s->next_fetch = now + delay;
 	pthread_mutex_unlock(&lock);
+
+	if (cached != NULL && cache_write(s->cache_file, cached,
+					  strlen(cached)) != 0)
+		es_log_msg(ES_LOG_WARN, "jwks_cache_failed", 0, "%s: %s",
+			   s->cache_file, strerror(errno));
+	free(cached);
 
 	if (ok && !changed)
 		result = ES_JWKS_NOT_MODIFIED;
@@ -373,6 +513,7 @@ source_free(struct es_jwks_source *s)
 {
 	free(s->issuer);
 	free(s->url);
+	free(s->url_log);
 	free(s->cache_file);
 	free(s->doc);
 	free(s);
@@ -395,9 +536,13 @@ source_new(const struct es_issuer_conf *ic)
 		return NULL;
 	s->issuer = strdup(ic->name ? ic->name : "");
 	s->url = strdup(ic->jwks_url);
+	s->url_log = malloc(strlen(ic->jwks_url) + 16);
 	s->cache_file = ic->jwks_cache_file ? strdup(ic->jwks_cache_file)
 					    : NULL;
-	if (s->issuer == NULL || s->url == NULL ||
+	if (s->url_log != NULL)
+		es_jwks_url_redact(ic->jwks_url, s->url_log,
+				   strlen(ic->jwks_url) + 16);
+	if (s->issuer == NULL || s->url == NULL || s->url_log == NULL ||
 	    (ic->jwks_cache_file != NULL && s->cache_file == NULL)) {
 		source_free(s);
 		return NULL;
@@ -413,13 +558,21 @@ load_cache(struct es_jwks_source *s)
 	char why[512];
 	size_t len = 0;
 	int64_t mtime = 0;
-	char *doc;
+	char *text, *doc;
 
 	if (s->cache_file == NULL)
 		return;
-	doc = cache_read(s->cache_file, &len, &mtime);
-	if (doc == NULL)
+	text = cache_read(s->cache_file, &len, &mtime);
+	if (text == NULL)
 		return;
+	doc = cache_unwrap(s, text, len, why, sizeof(why));
+	free(text);
+	if (doc == NULL) {
+		es_log_msg(ES_LOG_WARN, "jwks_cache_refused", 0, "%s: %s",
+			   s->cache_file, why);
+		return;
+	}
+	len = strlen(doc);
 	if (usable(doc, len, s->cache_file, why, sizeof(why)) != 0) {
 		es_log_msg(ES_LOG_WARN, "jwks_cache_refused", 0, "%s", why);
 		free(doc);
@@ -440,16 +593,23 @@ struct es_jwks_source *
 es_jwks_source_get(const struct es_issuer_conf *ic, char *err,
 		   size_t errlen)
 {
+	const char *issuer = ic->name ? ic->name : "";
 	struct es_jwks_source *s;
+	char shown[1024];
 
+	es_jwks_url_redact(ic->jwks_url, shown, sizeof(shown));
 	if (!es_jwks_url_allowed(ic->jwks_url)) {
 		set_err(err, errlen, "jwks_url %s: only https:// (or a "
-			"literal http://) is fetched", ic->jwks_url);
+			"literal http://) is fetched", shown);
 		return NULL;
 	}
+
+	/* One source per issuer section and URL: each section's refresh
+	 * and max_stale limits apply to its own copy of the keys. */
 	pthread_mutex_lock(&lock);
 	for (s = sources; s != NULL; s = s->next)
-		if (strcmp(s->url, ic->jwks_url) == 0)
+		if (strcmp(s->url, ic->jwks_url) == 0 &&
+		    strcmp(s->issuer, issuer) == 0)
 			break;
 	if (s != NULL)
 		settings(s, ic);
@@ -466,7 +626,7 @@ es_jwks_source_get(const struct es_issuer_conf *ic, char *err,
 	}
 	s = source_new(ic);
 	if (s == NULL) {
-		set_err(err, errlen, "%s: out of memory", ic->jwks_url);
+		set_err(err, errlen, "%s: out of memory", shown);
 		return NULL;
 	}
 	load_cache(s);
@@ -489,10 +649,10 @@ es_jwks_source_document(struct es_jwks_source *src, int64_t now,
 	*age = src->doc != NULL ? now - src->doc_time : -1;
 	if (src->doc == NULL)
 		set_err(err, errlen, "%s: no keys fetched yet and no cache",
-			src->url);
+			src->url_log);
 	else if (src->max_stale != 0 && *age > (int64_t)src->max_stale)
 		set_err(err, errlen, "%s: keys older than jwks_max_stale",
-			src->url);
+			src->url_log);
 	else if ((doc = malloc(src->doc_len + 1)) != NULL)
 		memcpy(doc, src->doc, src->doc_len + 1);
 	pthread_mutex_unlock(&lock);
@@ -636,7 +796,7 @@ es_jwks_foreach(void (*fn)(void *arg, const char *issuer, const char *url,
 {
 	pthread_mutex_lock(&lock);
 	for (struct es_jwks_source *s = sources; s != NULL; s = s->next)
-		fn(arg, s->issuer, s->url,
+		fn(arg, s->issuer, s->url_log,
 		   s->doc != NULL ? now - s->doc_time : -1, s->failures);
 	pthread_mutex_unlock(&lock);
 }

@@ -49,6 +49,12 @@ unsigned es_jwks_refresh_delay(const char *cache_control, unsigned min,
 int es_jwks_url_allowed(const char *url);
 
 /*
+ * url as scheme://host[:port]/path into out (truncated to outlen): no
+ * userinfo, query or fragment, which may hold credentials. For logs.
+ */
+void es_jwks_url_redact(const char *url, char *out, size_t outlen);
+
+/*
  * The source for ic's jwks_url, created on first use: its cache file is
  * read and one fetch is made at once (bounded by ES_JWKS_TIMEOUT_MS), in
  * the calling thread. Later calls return the same source. NULL with a

@@ -210,7 +210,7 @@ static int
 issuer_url_keys(struct issuer *is, const struct es_issuer_conf *ic,
 		const char *file, char *err, size_t errlen)
 {
-	char why[512];
+	char why[512], shown[512];
 	int64_t age;
 	char *doc;
 	int rc = 0;
@@ -227,8 +227,9 @@ issuer_url_keys(struct issuer *is, const struct es_issuer_conf *ic,
 			   is->name, why);
 		return 0;
 	}
-	if (es_keyring_add_jwks(&is->keys, doc, strlen(doc), ic->jwks_url,
-				why, sizeof(why)) != 0) {
+	es_jwks_url_redact(ic->jwks_url, shown, sizeof(shown));
+	if (es_keyring_add_jwks(&is->keys, doc, strlen(doc), shown, why,
+				sizeof(why)) != 0) {
 		cfg_err(err, errlen, file, ic->line, "%s", why);
 		rc = -1;
 	}

@@ -149,15 +149,31 @@ add_conn(struct es_worker *w, int fd)
 	es_conn_start(c, w->loop);
 }
 
+/*
+ * Out of descriptors: stop accepting for 100 ms. The error is logged when
+ * an episode starts and once more when accepting works again, not on
+ * every retry, so a long shortage does not flood the log.
+ */
 static void
 pause_accept(struct es_worker *w, int err)
 {
-	es_log_msg(ES_LOG_ERROR, "accept", 0, "%s; pausing accept 100 ms",
-		   strerror(err));
+	if (w->accept_pauses++ == 0)
+		es_log_msg(ES_LOG_ERROR, "accept_paused", 0,
+			   "worker %u: %s; retrying every 100 ms", w->index,
+			   strerror(err));
 	for (unsigned i = 0; i < w->nlisten; i++)
 		ev_io_stop(w->loop, &w->accept_io[i]);
 	ev_timer_set(&w->pause, 0.1, 0.);
 	ev_timer_start(w->loop, &w->pause);
+}
+
+static void
+accept_resumed(struct es_worker *w)
+{
+	es_log_msg(ES_LOG_INFO, "accept_resumed", 0,
+		   "worker %u: accepting again after %lu pauses", w->index,
+		   w->accept_pauses);
+	w->accept_pauses = 0;
 }
 
 static void
@@ -170,6 +186,8 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd >= 0) {
+			if (w->accept_pauses > 0)
+				accept_resumed(w);
 			add_conn(w, fd);
 			continue;
 		}

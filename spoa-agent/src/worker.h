@@ -26,6 +26,7 @@ struct es_worker {
 	struct es_conn *conns;		/* live connections */
 	unsigned nconns;
 	unsigned long evicted;		/* closed at max_connections */
+	unsigned long accept_pauses;	/* pauses since accept last worked */
 	bool draining;
 	int stop_requested;		/* atomic: set by es_worker_drain */
 };

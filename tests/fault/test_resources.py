@@ -157,8 +157,14 @@ class Resources(harness.StackTest):
         r = harness.poll(lambda: (lambda x: x if x.status == 200 else None)(
             self.via_haproxy()), 10.0, "a request through HAProxy passing")
         faultlib.check_forwarded(self, st, self.keys)
-        errors = st.agent.log().count("pausing accept")
+        # One error line per worker when the shortage starts and one line
+        # when accepting works again, not one per 100 ms retry.
+        log = st.agent.log()
+        errors = log.count("event=accept_paused")
         print("accept errors logged at the limit: %d" % errors)
+        self.assertGreaterEqual(errors, 1)
+        self.assertLessEqual(errors, 6)  # was 32-41 lines in 4 s
+        self.assertIn("event=accept_resumed", log)
 
     def drop_connections(self, n):
         """Open n connections and drop each a different way: at once, mid
