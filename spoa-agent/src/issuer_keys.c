@@ -267,6 +267,10 @@ pkey_fits(EVP_PKEY *pkey, enum es_alg alg)
 			return "not an RSA key";
 		if (EVP_PKEY_get_bits(pkey) < ES_RSA_MIN_BITS)
 			return "RSA modulus shorter than 2048 bits";
+		/* Checked before EVP_PKEY_public_check, whose cost grows
+		 * with the modulus: a JWKS of huge keys would stall us. */
+		if (EVP_PKEY_get_bits(pkey) > ES_RSA_MAX_BITS)
+			return "RSA modulus longer than 8192 bits";
 	}
 
 	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);

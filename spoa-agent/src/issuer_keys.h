@@ -67,6 +67,8 @@ struct es_keyring {
 
 /* Smallest RSA modulus we accept, in bits. */
 #define ES_RSA_MIN_BITS 2048
+/* Above this an RSA key's public check costs seconds of CPU: refused. */
+#define ES_RSA_MAX_BITS 8192
 /* Largest key file we read. */
 #define ES_KEY_FILE_MAX (1024 * 1024)
 

@@ -1,6 +1,6 @@
 /*
  * spop.c: SPOP 2.0 frame codec; see spop.h for the contract and
- * /work/shared/SPOP-NOTES.md (or HAProxy's doc/SPOE.txt) for the format.
+ * HAProxy's doc/SPOE.txt (section 3, SPOP 2.0) for the format.
  */
 #include <string.h>
 

@@ -105,7 +105,7 @@ class Unreachable(harness.StackTest):
     def test_message_larger_than_frame(self):
         """The agent negotiates 1024-byte frames; a 2000-byte token cannot
         be sent. The check must fail at once (503), without the reconnect
-        loop SPOP-NOTES 1.11 describes. (On 2.6.12 here this also held
+        loop seen with 2.6 and send-frag-payload. (On 2.6.12 here this also held
         with send-frag-payload left on, so the test guards the outcome,
         not that one keyword.)"""
         st = self.stack

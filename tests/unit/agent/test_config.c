@@ -1,5 +1,5 @@
 /*
- * test_config.c: the INI parser: the DESIGN.md example, defaults, and one
+ * test_config.c: the INI parser: the documented example, defaults, and one
  * error per rule with the line it must name.
  */
 #include <setjmp.h>

@@ -311,6 +311,34 @@ test_config_rules(void **state)
 	tk_config_free(&cfg);
 }
 
+/*
+ * An RSA modulus above 8192 bits is refused by its size, before the public
+ * check whose cost grows with it (seconds per key at 16384 bits).
+ */
+static void
+test_rsa_too_long(void **state)
+{
+	uint8_t n[1025];
+	char *b64, *jwk;
+
+	(void)state;
+	memset(n, 0xff, sizeof(n));
+	b64 = tk_b64(n, sizeof(n));
+	jwk = tk_fmt("{\"kty\":\"RSA\",\"kid\":\"big\",\"alg\":\"RS256\","
+		     "\"e\":\"AQAB\",\"n\":\"%s\"}", b64);
+	jwks_case(jwk, NULL, "RSA modulus longer than 8192 bits");
+	free(jwk);
+	free(b64);
+
+	/* 8192 bits is past the size rule (this n then fails the check). */
+	b64 = tk_b64(n, sizeof(n) - 1);
+	jwk = tk_fmt("{\"kty\":\"RSA\",\"kid\":\"big\",\"alg\":\"RS256\","
+		     "\"e\":\"AQAB\",\"n\":\"%s\"}", b64);
+	jwks_case(jwk, NULL, "public key check failed");
+	free(jwk);
+	free(b64);
+}
+
 static int
 setup(void **state)
 {
@@ -336,6 +364,7 @@ main(void)
 		cmocka_unit_test(test_hmac_files),
 		cmocka_unit_test(test_pem_files),
 		cmocka_unit_test(test_jwks),
+		cmocka_unit_test(test_rsa_too_long),
 		cmocka_unit_test(test_config_rules),
 	};
 

