@@ -477,3 +477,15 @@ out:
 	svc->verifier = NULL;
 	return ret;
 }
+
+void
+ex_follow_keyset(const struct ex_service *svc)
+{
+	char err[512];
+
+	if (edgeseal_verifier_reload_if_changed(svc->verifier,
+						svc->keyset_path, err,
+						sizeof(err)) < 0)
+		fprintf(stderr, "%s reload failed error=\"%s\"\n", svc->name,
+			err);
+}

@@ -111,4 +111,11 @@ int ex_service_parse(struct ex_service *svc, int argc, char **argv,
 int ex_service_run(struct ex_service *svc, MHD_AccessHandlerCallback handler,
 		   void *cls);
 
+/*
+ * Call at the start of each request: reloads the key set when its file
+ * changed (one stat(); a rotated key set needs no signal). A file that does
+ * not load keeps the old keys and is logged.
+ */
+void ex_follow_keyset(const struct ex_service *svc);
+
 #endif

@@ -101,22 +101,6 @@ out:
 	return ret;
 }
 
-/*
- * A rotated key set is picked up without a signal: one stat() per request,
- * and a reload only when the file changed (SIGHUP still works too).
- */
-static void
-follow_keyset(const struct ex_service *svc)
-{
-	char err[512];
-
-	if (edgeseal_verifier_reload_if_changed(svc->verifier,
-						svc->keyset_path, err,
-						sizeof(err)) < 0)
-		fprintf(stderr, "%s reload failed error=\"%s\"\n", svc->name,
-			err);
-}
-
 static enum MHD_Result
 handle(void *cls, struct MHD_Connection *conn, const char *url,
        const char *method, const char *version, const char *upload,
@@ -132,7 +116,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
 	if (!ex_request_complete(req_cls, upload_size))
 		return MHD_YES;
 
-	follow_keyset(&o->svc);
+	ex_follow_keyset(&o->svc);
 	ex_collect_headers(conn, &req);
 	reason = edgeseal_verify_request(o->svc.verifier, &req, time(NULL),
 					 &id);

@@ -38,15 +38,6 @@ MIN_LEFT = 3600
 _key = None
 
 
-def _write_private(path, data):
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, data)
-    finally:
-        os.close(fd)
-
-
 def make_keys(keydir):
     """IdP keys via idp.py; the HS secret and seal keys are ours."""
     os.makedirs(keydir, mode=0o700, exist_ok=True)
@@ -54,7 +45,7 @@ def make_keys(keydir):
     if not os.path.exists(hs):
         # Printable: HAProxy's jwt_verify reads the secret from a string.
         secret = base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=")
-        _write_private(hs, secret)
+        idp.write_private(hs, secret)
     idp.make_keys(keydir)
 
     seal = os.path.join(keydir, "seal.jwks")
@@ -63,9 +54,9 @@ def make_keys(keydir):
         k = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
         jwks = {"keys": [{"kty": "oct", "kid": "bench-1", "alg": "HS256",
                           "k": k}]}
-        _write_private(seal, (json.dumps(jwks) + "\n").encode())
+        idp.write_private(seal, (json.dumps(jwks) + "\n").encode())
         # The native path mints its header with the same key (base64).
-        _write_private(os.path.join(keydir, "seal.b64"),
+        idp.write_private(os.path.join(keydir, "seal.b64"),
                        base64.b64encode(raw))
 
 

@@ -737,17 +737,31 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	return reply(conn, MHD_HTTP_OK, body, len, MHD_RESPMEM_MUST_FREE);
 }
 
+/* The metrics listener's connection caps and idle timeout (seconds). */
+#define ES_METRICS_MAX_CONNS 256
+#define ES_METRICS_MAX_CONNS_PER_IP 64
+#define ES_METRICS_IDLE_TIMEOUT 3
+
 int
 es_metrics_start(int fd, char *err, size_t errlen)
 {
 	started_at = (int64_t)time(NULL);
 
-	/* Few, short-lived scrapers: a small cap keeps a flood cheap. */
+	/*
+	 * Few, short-lived scrapers. An idle connection costs only a
+	 * descriptor, so the caps are wide enough that idle connections
+	 * from one address cannot take every slot (per-IP cap), and idle
+	 * ones are dropped after a few seconds.
+	 */
 	mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO,
 			       0, NULL, NULL, on_request, NULL,
 			       MHD_OPTION_LISTEN_SOCKET, fd,
-			       MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
-			       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+			       MHD_OPTION_CONNECTION_LIMIT,
+			       (unsigned)ES_METRICS_MAX_CONNS,
+			       MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+			       (unsigned)ES_METRICS_MAX_CONNS_PER_IP,
+			       MHD_OPTION_CONNECTION_TIMEOUT,
+			       (unsigned)ES_METRICS_IDLE_TIMEOUT,
 			       MHD_OPTION_END);
 	if (mhd == NULL) {
 		snprintf(err, errlen, "metrics: cannot start the HTTP server");

@@ -6,6 +6,7 @@
  * increment. The critical sections are a few instructions long.
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -116,6 +117,9 @@ es_snapshot_shutdown(void)
 extern int es_jwks_start(void (*notify)(void *arg), void *arg)
 	__attribute__((weak));
 
+/* Each file may add the folder of its symbolic link's final target. */
+#define WATCH_MAX_ENTRIES (2 * ES_WATCH_MAX_FILES)
+
 #define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | \
 		    IN_CREATE | IN_DELETE | IN_ATTRIB)
 
@@ -135,7 +139,7 @@ struct es_file_watch {
 	ev_check check;
 	ev_async jwks_changed;
 	unsigned long armed_generation;
-	struct entry entries[ES_WATCH_MAX_FILES];
+	struct entry entries[WATCH_MAX_ENTRIES];
 	size_t count;
 };
 
@@ -249,20 +253,42 @@ arm_one(struct es_file_watch *w, const char *path, struct entry *e)
 	return 0;
 }
 
-/* Watch what the current snapshot's configuration names. */
+/*
+ * Entries for path and, when it is a symbolic link, for its final target
+ * as resolved now: a file replaced in the target's folder changes what
+ * the link reads without any event in the link's folder. Returns how
+ * many entries were added to fresh.
+ */
+static size_t
+arm_path(struct es_file_watch *w, const char *path, struct entry *fresh)
+{
+	char target[PATH_MAX];
+	size_t count = 0;
+
+	if (arm_one(w, path, &fresh[count]) == 0)
+		count++;
+	if (realpath(path, target) != NULL && strcmp(target, path) != 0 &&
+	    arm_one(w, target, &fresh[count]) == 0)
+		count++;
+	return count;
+}
+
+/*
+ * Watch what the current snapshot's configuration names. Link targets are
+ * resolved again after each reload, which a target's move triggers.
+ */
 static void
 arm(struct es_file_watch *w)
 {
 	const char *paths[ES_WATCH_MAX_FILES];
-	struct entry fresh[ES_WATCH_MAX_FILES];
+	struct entry fresh[WATCH_MAX_ENTRIES];
 	struct es_snapshot *s = es_snapshot_acquire();
 	size_t n, count = 0;
 
 	n = es_watch_paths(s != NULL ? s->cfg : NULL, w->config_path, paths,
 			   ES_WATCH_MAX_FILES);
 	for (size_t i = 0; i < n; i++)
-		if (arm_one(w, paths[i], &fresh[count]) == 0)
-			count++;
+		count += arm_path(w, paths[i], &fresh[count]);
 	replace_entries(w, fresh, count);
 	w->armed_generation = s != NULL ? s->generation : 0;
 	es_snapshot_release(s);
@@ -273,7 +299,7 @@ arm(struct es_file_watch *w)
 static int
 event_matters(struct es_file_watch *w, const struct inotify_event *ev)
 {
-	const char *bases[ES_WATCH_MAX_FILES];
+	const char *bases[WATCH_MAX_ENTRIES];
 	const char *dir = NULL;
 	size_t n = 0;
 

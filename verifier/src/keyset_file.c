@@ -5,9 +5,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -208,6 +210,21 @@ sync_parent(const char *path)
 }
 
 /*
+ * The new file takes the old one's owner: a set owned by the agent's user
+ * must stay readable by it after root adds a key. Only root may give a
+ * file away; anyone else already owns what they create.
+ */
+static int
+keep_owner(int fd, const char *path)
+{
+	struct stat st;
+
+	if (geteuid() != 0 || stat(path, &st) != 0)
+		return 0;
+	return fchown(fd, st.st_uid, st.st_gid);
+}
+
+/*
  * Write text and a newline to a new 0600 file beside path, fsync it and
  * rename it over path. Returns 0, or -1 with errno set and path untouched.
  */
@@ -222,7 +239,7 @@ replace_file(const char *path, const char *text)
 		goto out;
 	}
 	fd = mkstemp(tmp);
-	if (fd < 0 || fchmod(fd, 0600) != 0 ||
+	if (fd < 0 || fchmod(fd, 0600) != 0 || keep_owner(fd, path) != 0 ||
 	    write_all(fd, text, strlen(text)) != 0 ||
 	    write_all(fd, "\n", 1) != 0 || fsync(fd) != 0)
 		goto out;
@@ -267,9 +284,65 @@ store_jwks(const char *path, const char *text, char *err, size_t errlen)
 	return EDGESEAL_OK;
 }
 
-enum edgeseal_reason
-edgeseal_keyset_add_key(const char *path, const char *kid, char *kid_out,
-			size_t kid_out_len, char *err, size_t errlen)
+/*
+ * The file a key set path names: a symbolic link's final target, so that
+ * the file others read gets the key rather than the link being replaced
+ * by a private copy. A path that does not exist yet is itself.
+ */
+static int
+keyset_target(const char *path, char target[PATH_MAX], char *err,
+	      size_t errlen)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0 && errno == ENOENT) {
+		errno = ENAMETOOLONG;
+		if (strlen(path) >= PATH_MAX)
+			goto fail;
+		memcpy(target, path, strlen(path) + 1);
+		return 0;
+	}
+	if (realpath(path, target) != NULL)
+		return 0;
+fail:
+	edgeseal__set_err(err, errlen, "%s: %s", path, strerror(errno));
+	return -1;
+}
+
+/*
+ * An exclusive lock on "<target>.lock", held across the read-modify-write:
+ * concurrent key additions would each write the set they read, losing the
+ * others' keys. The target itself cannot carry the lock (it is replaced).
+ * Returns the descriptor holding the lock, or -1.
+ */
+static int
+lock_keyset(const char *target, char *err, size_t errlen)
+{
+	char *name = NULL;
+	int fd = -1;
+
+	if (asprintf(&name, "%s.lock", target) < 0) {
+		name = NULL;
+		goto out;
+	}
+	fd = open(name, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+		  O_CLOEXEC, 0600);
+	if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
+		close(fd);
+		fd = -1;
+	}
+out:
+	if (fd < 0)
+		edgeseal__set_err(err, errlen, "%s: %s", name ? name : target,
+				  strerror(errno));
+	free(name);
+	return fd;
+}
+
+/* Read the set at path, append a new key, replace the file. */
+static enum edgeseal_reason
+add_key_locked(const char *path, const char *kid, char *kid_out,
+	       size_t kid_out_len, char *err, size_t errlen)
 {
 	enum edgeseal_reason rc = EDGESEAL_INTERNAL_ERROR;
 	json_t *root = NULL, *jwk = NULL;
@@ -309,5 +382,25 @@ out:
 	if (root != NULL)
 		edgeseal__jwks_wipe(root);
 	json_decref(root);
+	return rc;
+}
+
+enum edgeseal_reason
+edgeseal_keyset_add_key(const char *path, const char *kid, char *kid_out,
+			size_t kid_out_len, char *err, size_t errlen)
+{
+	char target[PATH_MAX];
+	enum edgeseal_reason rc;
+	int lock;
+
+	if (keyset_target(path, target, err, errlen) != 0)
+		return EDGESEAL_NO_KEY;
+	lock = lock_keyset(target, err, errlen);
+	if (lock < 0)
+		return EDGESEAL_NO_KEY;
+
+	rc = add_key_locked(target, kid, kid_out, kid_out_len, err, errlen);
+
+	close(lock);	/* releases the lock */
 	return rc;
 }

@@ -58,6 +58,35 @@ test_url_allowed(void **state)
 	assert_false(es_jwks_url_allowed(""));
 }
 
+/* What a log line shows of a URL: no userinfo, query or fragment. */
+static void
+redact_is(const char *url, const char *want)
+{
+	char out[128];
+
+	es_jwks_url_redact(url, out, sizeof(out));
+	assert_string_equal(out, want);
+}
+
+static void
+test_url_redact(void **state)
+{
+	char small[12];
+
+	(void)state;
+	redact_is("https://idp.example/jwks.json", "https://idp.example/jwks.json");
+	redact_is("https://u:pw@idp.example:8443/k?access_token=t#f",
+		  "https://idp.example:8443/k");
+	redact_is("http://a@b@127.0.0.1:80/j", "http://127.0.0.1:80/j");
+	redact_is("https://idp.example?token=t", "https://idp.example");
+	redact_is("https://u:p@idp.example#x@y", "https://idp.example");
+	redact_is("idp.example/j?x", "(not a URL)");
+
+	/* Truncated, never overrun. */
+	es_jwks_url_redact("https://u:p@idp.example/jwks", small, sizeof(small));
+	assert_string_equal(small, "https://idp");
+}
+
 static const char conf_text[] =
 	"[issuer a]\n"
 	"issuer = https://a/\n"
@@ -148,6 +177,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_refresh_delay),
 		cmocka_unit_test(test_url_allowed),
+		cmocka_unit_test(test_url_redact),
 		cmocka_unit_test(test_watch_paths),
 		cmocka_unit_test(test_name_matters),
 		cmocka_unit_test(test_config_keys),
