@@ -16,6 +16,7 @@ import socket
 import struct
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -263,6 +264,24 @@ class Metrics(harness.StackTest):
 
         self.assertEqual(agent.http("/")[0], 404)
         self.assertEqual(agent.http("/metrics", method="POST")[0], 405)
+
+    def test_idle_connections_do_not_starve_scrapes(self):
+        """40 idle connections (no byte sent) once took every slot of the
+        metrics listener; now scrapes still answer and idle connections
+        are dropped after a few seconds."""
+        agent = Agent(self.stack).start()
+        idle = []
+        self.addCleanup(lambda: [s.close() for s in idle])
+        for _ in range(40):
+            idle.append(socket.create_connection(("127.0.0.1", agent.port),
+                                                 5))
+        self.assertEqual(agent.http()[0], 200)
+
+        # The server closes an idle connection: recv sees end of file.
+        idle[0].settimeout(15)
+        started = time.monotonic()
+        self.assertEqual(idle[0].recv(1), b"")
+        self.assertLess(time.monotonic() - started, 10)
 
 
 class Logs(harness.StackTest):

@@ -235,6 +235,46 @@ class Rotation(harness.StackTest):
         self.assertFalse(seal_mac_ok(seal, v1["k1"]))
         self.assertIn("event=file_changed", st.agent.log())
 
+    def test_symlink_target_folder_watched(self):
+        """jwks_file and the seal key set are links into other folders;
+        replacing a target there (temp file + rename) reloads."""
+        st = self.stack
+        conf_dir = os.path.join(st.dir, "conf")
+        store = os.path.join(st.dir, "store")
+        os.mkdir(conf_dir)
+        os.mkdir(store)
+        with open(harness.Idp.shared().jwks_path) as f:
+            keys = json.load(f)["keys"]
+        write_atomic(os.path.join(store, "jwks.json"),
+                     json.dumps({"keys": keys}))
+        link = os.path.join(conf_dir, "jwks.json")
+        os.symlink(os.path.join(store, "jwks.json"), link)
+        v1 = {"k1": new_seal_key("k1")}
+        write_atomic(os.path.join(store, "seal.jwks"), jwks_text(v1))
+        st.keyset = os.path.join(conf_dir, "seal.jwks")
+        os.symlink(os.path.join(store, "seal.jwks"), st.keyset)
+
+        st.start_upstream()
+        st.start_real_agent(ttl=TTL, edit=lambda t: t.replace(
+            harness.Idp.shared().jwks_path, link))
+        st.start_haproxy()
+        self.assertTrue(seal_mac_ok(self.seal(kid="es1"), v1["k1"]))
+
+        n = self.reloads()
+        rs1 = [k for k in keys if k["kid"] == "rs1"]
+        write_atomic(os.path.join(store, "jwks.json"),
+                     json.dumps({"keys": rs1}))
+        self.wait_reloads(n, "reload after the jwks target changed")
+        tok = st.idp.token(sub="carol", kid="es1")
+        r = st.get("/api/me", [("Authorization", "Bearer " + tok)])
+        self.assertEqual(r.status, 401)
+
+        n = self.reloads()
+        v2 = {"k1": new_seal_key("k1")}
+        write_atomic(os.path.join(store, "seal.jwks"), jwks_text(v2))
+        self.wait_reloads(n, "reload after the key set target changed")
+        self.assertTrue(seal_mac_ok(self.seal(), v2["k1"]))
+
     def test_reload_under_load(self):
         """50 reloads while es1 is removed from and put back into the
         issuer's JWKS; rs1 tokens flow the whole time."""
@@ -440,6 +480,136 @@ class JwksUrl(harness.StackTest):
                     .status for i in range(40)]
         self.assertEqual(set(statuses), {401})
         self.assertEqual(self.srv.hit_count(), before + 1)
+
+    def test_cache_bound_to_issuer_and_url(self):
+        """A cache file is only loaded for the issuer section and jwks_url
+        that wrote it: after the URL changes (to an IdP that is down) the
+        old IdP's keys are not served."""
+        st = self.stack
+        self.srv.set_keys([self.jwk["rs1"]], max_age=1)
+        st.start_upstream()
+        st.start_real_agent(edit=self.edit)
+        st.start_haproxy()
+        self.assertEqual(self.status("rs1"), 200)
+        with open(self.cache) as f:
+            wrapped = json.load(f)
+        self.assertEqual(wrapped["edgeseal_jwks_cache"], 1)
+        self.assertEqual(wrapped["issuer"], "test")
+        self.assertEqual([k["kid"] for k in wrapped["jwks"]["keys"]],
+                         ["rs1"])
+
+        # Same cache path, another URL whose server answers 500.
+        other = jwks_server.JwksServer()
+        self.addCleanup(other.stop)
+        other.set_mode("500")
+        st.agent.stop()
+        st.restart_real_agent(edit=lambda t: self.edit(t).replace(
+            self.srv.url, other.url))
+        self.assertEqual(self.status("rs1"), 401)
+        self.assertIn("event=jwks_cache_refused", st.agent.log())
+        self.assertNotIn("event=jwks_cache_loaded", st.agent.log())
+
+        # Its own URL (down too) still starts from the cache.
+        self.srv.set_mode("500")
+        st.agent.stop()
+        st.restart_real_agent(name="agent3", edit=self.edit)
+        self.assertEqual(self.status("rs1"), 200)
+        self.assertIn("event=jwks_cache_loaded", st.agent.log())
+
+    def test_shared_cache_file_refused(self):
+        st = self.stack
+        spoa = harness.require("EDGESEAL_E2E_SPOA")
+        conf = os.path.join(st.dir, "shared.conf")
+        text = self.edit(st.agent_config("unix:" + os.path.join(
+            st.dir, "x.sock"))).replace(
+            "[seal]\n", "[issuer b]\nissuer = https://b.test/\n"
+            "jwks_url = %s\njwks_cache_file = %s\n\n[seal]\n" %
+            (self.srv.url, self.cache), 1)
+        with open(conf, "w") as f:
+            f.write(text)
+        p = subprocess.run([spoa, "-t", "-f", conf], capture_output=True,
+                           text=True, timeout=30)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("each issuer needs its own", p.stderr)
+
+    def test_shared_url_keeps_each_issuers_limits(self):
+        """Two issuers on one jwks_url: the first's jwks_max_stale = 3 is
+        not replaced by the second's 0 (no limit)."""
+        st = self.stack
+        lax_iss = "https://tenant2.test/"
+        self.srv.set_keys([self.jwk["rs1"]], max_age=1)
+
+        def edit(text):
+            return self.edit(text, max_stale=3).replace(
+                "[seal]\n", "[issuer lax]\nissuer = %s\naudiences = %s\n"
+                "jwks_url = %s\njwks_refresh_min = 1\n"
+                "jwks_refresh_max = 2\njwks_max_stale = 0\n\n[seal]\n" %
+                (lax_iss, harness.Idp.AUD, self.srv.url), 1)
+
+        def lax_status():
+            tok = st.idp.token(sub="bob", iss=lax_iss)
+            return st.get("/api/x", [("Authorization", "Bearer " + tok)]
+                          ).status
+
+        st.start_upstream()
+        st.start_real_agent(edit=edit)
+        st.start_haproxy()
+        self.assertEqual(self.status("rs1"), 200)
+        self.assertEqual(lax_status(), 200)
+
+        self.srv.set_mode("500")
+        harness.poll(lambda: self.status("rs1") == 401, 15.0,
+                     "strict issuer's keys dropped past jwks_max_stale")
+        self.assertIn("event=jwks_stale", st.agent.log())
+        self.assertEqual(lax_status(), 200)
+
+    def test_cache_tmp_fifo_does_not_block(self):
+        """A FIFO planted at the cache's temporary name neither blocks the
+        fetcher (holding the lock workers need) nor stops cache updates."""
+        st = self.stack
+        shared = os.path.join(st.dir, "shared")
+        os.mkdir(shared)
+        self.cache = os.path.join(shared, "cache.json")
+        self.srv.set_keys([self.jwk["rs1"], self.jwk["es1"]], max_age=1)
+        st.start_upstream()
+        st.start_real_agent(edit=self.edit)
+        st.start_haproxy()
+        self.assertEqual(self.status("rs1"), 200)
+
+        os.mkfifo(self.cache + ".tmp", 0o600)
+        self.addCleanup(self.unblock_fifo, self.cache + ".tmp")
+        self.srv.set_keys([self.jwk["rs1"]], max_age=1)
+
+        def cached_kids():
+            with open(self.cache) as f:
+                return [k["kid"] for k in json.load(f)["jwks"]["keys"]]
+        harness.poll(lambda: cached_kids() == ["rs1"], 15.0,
+                     "the cache rewritten past the FIFO")
+        self.assertEqual(self.status("made-up"), 401)
+        self.assertEqual(self.status("rs1"), 200)
+
+    @staticmethod
+    def unblock_fifo(path):
+        """Let a writer stuck on the FIFO go, so the agent can stop."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+            os.close(fd)
+        except OSError:
+            pass
+
+    def test_url_credentials_not_logged(self):
+        st = self.stack
+        self.srv.set_mode("500")
+        url = self.srv.url.replace("http://", "http://svc:S3CRETPASS@") + \
+            "?access_token=S3CRETTOKEN"
+        st.start_upstream()
+        st.start_real_agent(edit=lambda t: self.edit(t).replace(
+            self.srv.url, url))
+        n = self.failures()
+        harness.poll(lambda: self.failures() > n, 10.0, "a failed fetch")
+        log = st.agent.log()
+        self.assertIn("url=http://127.0.0.1:", log)
+        self.assertNotIn("S3CRET", log)
 
     def test_unsupported_scheme(self):
         st = self.stack

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -263,6 +264,79 @@ test_add_key(void **state)
 	assert_non_null(strstr(err, "group or others"));
 }
 
+/* Load path and expect n keys, kid among them. */
+static void
+expect_keys(const char *path, size_t n, const char *kid)
+{
+	char err[256] = "";
+	struct edgeseal_keyset *ks = edgeseal_keyset_load(path, err,
+							  sizeof(err));
+
+	if (ks == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(edgeseal_keyset_count(ks), n);
+	assert_true(edgeseal_keyset_has_kid(ks, kid));
+	edgeseal_keyset_free(ks);
+}
+
+/*
+ * A key set reached through a symbolic link (a Kubernetes volume, or
+ * /etc pointing into /srv): the target gets the key, the link stays.
+ */
+static void
+test_add_key_through_link(void **state)
+{
+	char real_dir[96], real[128], link[128], err[256];
+	struct stat st;
+
+	(void)state;
+	snprintf(real_dir, sizeof(real_dir), "%s/real", dir);
+	snprintf(real, sizeof(real), "%s/seal.jwks", real_dir);
+	snprintf(link, sizeof(link), "%s/link.jwks", dir);
+	assert_int_equal(mkdir(real_dir, 0700), 0);
+	assert_int_equal(edgeseal_keyset_add_key(real, "old", NULL, 0, err,
+		sizeof(err)), EDGESEAL_OK);
+	assert_int_equal(symlink("real/seal.jwks", link), 0);
+
+	assert_int_equal(edgeseal_keyset_add_key(link, "new", NULL, 0, err,
+		sizeof(err)), EDGESEAL_OK);
+	assert_int_equal(lstat(link, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	expect_keys(real, 2, "new");
+}
+
+/* Concurrent additions each keep every other one's key. */
+static void
+test_add_key_concurrent(void **state)
+{
+	enum { RUNS = 8 };
+	char path[128], kid[16], err[256];
+	pid_t pids[RUNS];
+	int status;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/busy.jwks", dir);
+	assert_int_equal(edgeseal_keyset_add_key(path, "k0", NULL, 0, err,
+		sizeof(err)), EDGESEAL_OK);
+	for (int i = 0; i < RUNS; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			snprintf(kid, sizeof(kid), "k%d", i + 1);
+			_exit(edgeseal_keyset_add_key(path, kid, NULL, 0, err,
+				sizeof(err)) == EDGESEAL_OK ? 0 : 1);
+		}
+	}
+	for (int i = 0; i < RUNS; i++) {
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	for (int i = 0; i <= RUNS; i++) {
+		snprintf(kid, sizeof(kid), "k%d", i);
+		expect_keys(path, RUNS + 1, kid);
+	}
+}
+
 static int
 setup(void **state)
 {
@@ -290,6 +364,8 @@ main(void)
 		cmocka_unit_test(test_parse_allowed_claims),
 		cmocka_unit_test(test_load_file_checks),
 		cmocka_unit_test(test_add_key),
+		cmocka_unit_test(test_add_key_through_link),
+		cmocka_unit_test(test_add_key_concurrent),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
