@@ -5,6 +5,7 @@ upstream without the agent's positive answer (503 instead), and requests
 pass again once the agent is back."""
 
 import concurrent.futures
+import contextlib
 import signal
 import threading
 import time
@@ -22,6 +23,30 @@ class AgentFailures(harness.StackTest):
         super().setUp()
         self.stack.start_upstream()
         self.stack.start_real_agent()
+
+    @contextlib.contextmanager
+    def clients(self, n, prefix):
+        """n clients, each sending one request at a time for a subject of
+        its own, until the block ends; yields the growing list of
+        (subject, response) pairs."""
+        results, lock, stop = [], threading.Lock(), threading.Event()
+
+        def client(k):
+            i = 0
+            while not stop.is_set():
+                sub = "%s%d-%d" % (prefix, k, i)
+                r = self.stack.get("/api/me", self.bearer(sub))
+                with lock:
+                    results.append((sub, r))
+                i += 1
+
+        with concurrent.futures.ThreadPoolExecutor(n) as pool:
+            for k in range(n):
+                pool.submit(client, k)
+            try:
+                yield results
+            finally:
+                stop.set()
 
     def bearer(self, sub="alice"):
         return [("Authorization", "Bearer " + self.stack.idp.token(sub=sub))]
@@ -59,29 +84,13 @@ class AgentFailures(harness.StackTest):
     def test_agent_killed_mid_run(self):
         st = self.stack
         st.start_haproxy(timeout="500ms", inter="100ms")
-        results = []
-        lock = threading.Lock()
-        stop = threading.Event()
-
-        def client(k):
-            i = 0
-            while not stop.is_set():
-                sub = "c%d-%d" % (k, i)
-                r = st.get("/api/me", self.bearer(sub))
-                with lock:
-                    results.append((sub, r))
-                i += 1
-
-        with concurrent.futures.ThreadPoolExecutor(4) as pool:
-            for k in range(4):
-                pool.submit(client, k)
+        with self.clients(4, "c") as results:
             harness.poll(lambda: len(results) >= 20, 30.0, "20 answers")
             st.agent.signal(signal.SIGKILL)
             harness.poll(lambda: not st.agent.alive(), 10.0, "agent death")
             killed_at = len(results)
             harness.poll(lambda: len(results) >= killed_at + 20, 60.0,
                          "20 answers after the kill")
-            stop.set()
 
         ok = [(sub, r) for sub, r in results if r.status == 200]
         # Every request either passed with its own identity or got 503.
@@ -121,28 +130,12 @@ class AgentFailures(harness.StackTest):
         """SIGHUP while requests flow: none is dropped or refused."""
         st = self.stack
         st.start_haproxy()
-        results = []
-        lock = threading.Lock()
-        stop = threading.Event()
-
-        def client(k):
-            i = 0
-            while not stop.is_set():
-                sub = "r%d-%d" % (k, i)
-                r = st.get("/api/me", self.bearer(sub))
-                with lock:
-                    results.append((sub, r))
-                i += 1
-
-        with concurrent.futures.ThreadPoolExecutor(3) as pool:
-            for k in range(3):
-                pool.submit(client, k)
+        with self.clients(3, "r") as results:
             for n in range(5):
                 harness.poll(lambda: len(results) >= 10 * (n + 1), 60.0,
                              "answers between reloads")
                 st.agent.signal(signal.SIGHUP)
             harness.poll(lambda: len(results) >= 60, 60.0, "last answers")
-            stop.set()
 
         self.assertTrue(st.agent.alive())
         harness.poll(lambda: st.agent.log().count("event=reload") >= 5,
