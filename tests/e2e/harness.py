@@ -418,11 +418,18 @@ class Stack:
         self.procs.append(proc)
         self.agent, self.agent_addr = proc, "unix@" + sock
         self.agent_sock = sock
-        poll(lambda: self._can_connect(sock) or self._dead(proc), 10.0,
-             "agent listening")
+        # The socket accepts as soon as it is bound, before the keys are
+        # loaded; the agent says "started" once it serves (or it exits).
+        poll(lambda: self._agent_started(proc) or self._dead(proc), 10.0,
+             "agent started")
         if not proc.alive():
             raise AssertionError("agent exited:\n" + proc.log())
         return proc
+
+    @staticmethod
+    def _agent_started(proc):
+        log = proc.log()
+        return "event=started" in log or '"event":"started"' in log
 
     def restart_real_agent(self, name="agent2", edit=None):
         return self.start_real_agent(sock=self.agent_sock, name=name,
@@ -509,20 +516,46 @@ class Stack:
                     return out.decode()
                 out += chunk
 
-    def server_status(self, server="agent1", backend="edgeseal-agents"):
+    def server_row(self, server="agent1", backend="edgeseal-agents"):
+        """The server's line of "show stat" as a dict, or {}."""
         lines = self.admin("show stat").splitlines()
         if not lines:
-            return None
+            return {}
         cols = lines[0].lstrip("# ").split(",")
         for line in lines[1:]:
             row = dict(zip(cols, line.split(",")))
             if row.get("pxname") == backend and row.get("svname") == server:
-                return row.get("status")
-        return None
+                return row
+        return {}
+
+    def server_status(self, server="agent1", backend="edgeseal-agents"):
+        return self.server_row(server, backend).get("status")
 
     def wait_agent_state(self, state, timeout=10.0, server="agent1"):
-        poll(lambda: (self.server_status(server) or "").startswith(state),
-             timeout, "agent %s %s" % (server, state))
+        try:
+            poll(lambda: (self.server_status(server) or "").startswith(state),
+                 timeout, "agent %s %s" % (server, state))
+        except AssertionError as e:
+            raise AssertionError("%s\n%s" % (e, self.diagnosis(server)))
+
+    def diagnosis(self, server="agent1"):
+        """What HAProxy and the agent say, for a failed wait: the server's
+        last check, whether each process lives, the ends of their logs."""
+        lines = []
+        try:
+            row = self.server_row(server)
+            lines.append("%s: %s" % (server, ", ".join(
+                "%s=%s" % (k, row.get(k)) for k in
+                ("status", "check_status", "check_code", "check_duration",
+                 "last_chk", "chkfail", "lastchg"))))
+        except OSError as e:
+            lines.append("admin socket: %s" % e)
+        for proc in self.procs:
+            code = proc.p.poll()
+            lines.append("----- %s (%s) -----" % (
+                proc.name, "running" if code is None else "exit %s" % code))
+            lines.append(proc.log()[-1500:])
+        return "\n".join(lines)
 
     # -- requests --
 
@@ -551,10 +584,21 @@ class StackTest(unittest.TestCase):
 
     def setUp(self):
         self.stack = Stack()
+        self._problems_before = self._problem_count()
         self.addCleanup(self._cleanup)
 
+    def _problem_count(self):
+        """Failures and errors recorded so far. Python 3.11 records a
+        failure straight into the result and leaves _outcome.success True
+        while cleanups run, so the count is what tells."""
+        result = getattr(self._outcome, "result", None)
+        if result is None:
+            return 0
+        return len(result.failures) + len(result.errors)
+
     def _cleanup(self):
-        failed = self._outcome and not self._outcome.success
+        failed = (not self._outcome.success or
+                  self._problem_count() > self._problems_before)
         self.stack.stop()
         self.addCleanup(self.stack.remove)
         if failed or os.environ.get("EDGESEAL_E2E_VERBOSE"):
