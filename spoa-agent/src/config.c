@@ -432,6 +432,12 @@ cache_key(struct parse_ctx *c, const char *k, const char *v)
 		c->cfg->cache_entries = (unsigned)n;
 		return 0;
 	}
+	if (strcmp(k, "seals") == 0) {
+		if (set_uint(c, 53, k, v, 0, 100000000, &n) != 0)
+			return -1;
+		c->cfg->cache_seals = (unsigned)n;
+		return 0;
+	}
 	fail(c, "unknown key '%s' in [cache]", k);
 	return -1;
 }
@@ -583,6 +589,7 @@ set_defaults(struct es_config *cfg)
 	cfg->max_connections = 1000;
 	cfg->seal_ttl = 60;
 	cfg->cache_entries = 100000;
+	cfg->cache_seals = 4096;
 }
 
 /* Fill what is left unset and check what must be present. */

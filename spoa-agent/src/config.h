@@ -97,6 +97,7 @@ struct es_config {
 
 	/* [cache] */
 	unsigned cache_entries;		/* default 100000; 0 disables */
+	unsigned cache_seals;		/* seals kept for reuse, default 4096 */
 };
 
 /*

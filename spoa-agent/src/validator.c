@@ -53,7 +53,8 @@ struct es_validator {
 	char *seal_issuer;
 	char *seal_audience;
 	unsigned seal_ttl;
-	struct es_cache *cache;
+	struct es_cache *cache;		/* verdicts, by token digest */
+	struct es_cache *seals;		/* seals for reuse, same key */
 };
 
 /* Seal claims that forward_claims may not name: the seal sets them. */
@@ -361,6 +362,7 @@ es_validator_new(const struct es_config *cfg, char *err, size_t errlen)
 {
 	struct es_validator *v;
 	const char *file = cfg->file ? cfg->file : "config";
+	unsigned seals;
 
 	v = calloc(1, sizeof(*v));
 	if (v == NULL) {
@@ -377,8 +379,13 @@ es_validator_new(const struct es_config *cfg, char *err, size_t errlen)
 	if (seal_init(v, cfg, err, errlen) != 0)
 		goto fail;
 
+	/* A seal is only looked for once the verdict is found. */
+	seals = cfg->cache_seals < cfg->cache_entries ? cfg->cache_seals
+						       : cfg->cache_entries;
 	v->cache = es_cache_new(cfg->cache_entries);
-	if (cfg->cache_entries != 0 && v->cache == NULL) {
+	v->seals = es_cache_new(seals);
+	if ((cfg->cache_entries != 0 && v->cache == NULL) ||
+	    (seals != 0 && v->seals == NULL)) {
 		cfg_err(err, errlen, file, 0, "cache: out of memory");
 		goto fail;
 	}
@@ -400,6 +407,7 @@ es_validator_free(struct es_validator *v)
 	free(v->seal_issuer);
 	free(v->seal_audience);
 	es_cache_free(v->cache);
+	es_cache_free(v->seals);
 	free(v);
 }
 
@@ -639,21 +647,42 @@ mint_seal(const struct es_validator *v, const char *claims,
 	return r;
 }
 
-/* Keep a success for next time. Failing to allocate only loses the hit. */
+/* Keep a verdict for next time. Failing to allocate only loses the hit. */
 static void
-remember(struct es_validator *v, const uint8_t *digest, unsigned idx,
-	 const struct es_times *times, const char *claims, int64_t now,
-	 const struct es_decision *out)
+remember_verdict(struct es_validator *v, const uint8_t *digest,
+		 unsigned idx, const struct es_times *times,
+		 const char *claims, const struct es_decision *out)
 {
+	struct es_cache_text text = {
+		.sub = out->sub, .sub_len = out->sub_len,
+		.kid = out->kid, .kid_len = out->kid_len,
+		.claims = claims, .claims_len = claims ? strlen(claims) : 0,
+	};
 	struct es_cache_rec *rec;
 
 	if (v->cache == NULL)
 		return;
-	rec = es_cache_rec_new(idx, times, out->sub, out->sub_len, out->kid,
-			       out->kid_len, out->seal, out->seal_len, claims,
-			       claims != NULL ? strlen(claims) : 0,
+	rec = es_cache_rec_new(digest, idx, times, &text, 0);
+	es_cache_put(v->cache, rec);
+	es_cache_rec_release(rec);
+}
+
+/* Keep the seal just minted for the token, to reuse while it is fresh. */
+static void
+remember_seal(struct es_validator *v, const uint8_t *digest,
+	      const struct es_times *times, int64_t now,
+	      const struct es_decision *out)
+{
+	struct es_cache_text text = {
+		.seal = out->seal, .seal_len = out->seal_len,
+	};
+	struct es_cache_rec *rec;
+
+	if (v->seals == NULL)
+		return;
+	rec = es_cache_rec_new(digest, 0, times, &text,
 			       now + seal_ttl_for(v, times->exp, now));
-	es_cache_put(v->cache, digest, rec);
+	es_cache_put(v->seals, rec);
 	es_cache_rec_release(rec);
 }
 
@@ -692,8 +721,10 @@ decide_fresh(struct es_validator *v, const char *tok, size_t len,
 		r = forwarded_claims(is, jwt.payload, &claims);
 	if (r == EDGESEAL_OK)
 		r = mint_seal(v, claims, times.exp, now, out);
-	if (r == EDGESEAL_OK)
-		remember(v, digest, idx, &times, claims, now, out);
+	if (r == EDGESEAL_OK) {
+		remember_verdict(v, digest, idx, &times, claims, out);
+		remember_seal(v, digest, &times, now, out);
+	}
 
 	free(claims);
 	es_jwt_release(&jwt);
@@ -710,12 +741,38 @@ static int
 seal_reusable(const struct es_validator *v, const struct es_cache_rec *rec,
 	      int64_t now)
 {
-	int64_t left = rec->seal_exp - now;
+	int64_t left;
+
+	if (rec == NULL || rec->seal_len == 0)
+		return 0;
+	left = rec->seal_exp - now;
 
 	if (left <= 0 || left > (int64_t)v->seal_ttl)
 		return 0;
 	return left > (int64_t)v->seal_ttl / 2 ||
 	       rec->seal_exp == rec->times.exp;
+}
+
+/* The stored seal for the token when it can be reused, else a new one. */
+static enum edgeseal_reason
+seal_for_hit(struct es_validator *v, const struct es_cache_rec *rec,
+	     const uint8_t *digest, int64_t now, struct es_decision *out)
+{
+	struct es_cache_rec *stored = es_cache_get(v->seals, digest);
+	enum edgeseal_reason r = EDGESEAL_OK;
+
+	if (seal_reusable(v, stored, now)) {
+		copy_field(out->seal, ES_SEAL_MAX, &out->seal_len,
+			   es_cache_rec_seal(stored), stored->seal_len);
+	} else {
+		r = mint_seal(v, rec->claims_len ? es_cache_rec_claims(rec)
+						 : NULL,
+			      rec->times.exp, now, out);
+		if (r == EDGESEAL_OK)
+			remember_seal(v, digest, &rec->times, now, out);
+	}
+	es_cache_rec_release(stored);
+	return r;
 }
 
 static enum edgeseal_reason
@@ -726,32 +783,24 @@ decide_cached(struct es_validator *v, const struct es_cache_rec *rec,
 	enum edgeseal_reason r;
 
 	copy_field(out->iss, ES_ISS_MAX, &out->iss_len, is->iss, is->iss_len);
-	copy_field(out->kid, ES_KID_MAX, &out->kid_len, rec->kid,
+	copy_field(out->kid, ES_KID_MAX, &out->kid_len, es_cache_rec_kid(rec),
 		   rec->kid_len);
 	out->cache_hit = 1;
 
 	/* The time rules again: the same verdict a fresh check would give. */
 	r = es_claims_check_times(&rec->times, is->leeway, is->max_lifetime,
 				  now);
-	if (r == EDGESEAL_EXPIRED)
+	if (r == EDGESEAL_EXPIRED) {
 		es_cache_drop(v->cache, digest);
+		es_cache_drop(v->seals, digest);
+	}
 	if (r != EDGESEAL_OK)
 		return r;
 
-	copy_field(out->sub, ES_SUB_MAX, &out->sub_len, rec->sub,
+	copy_field(out->sub, ES_SUB_MAX, &out->sub_len, es_cache_rec_sub(rec),
 		   rec->sub_len);
 	out->iat = rec->times.iat;
-	if (seal_reusable(v, rec, now)) {
-		copy_field(out->seal, ES_SEAL_MAX, &out->seal_len, rec->seal,
-			   rec->seal_len);
-		return EDGESEAL_OK;
-	}
-	r = mint_seal(v, rec->claims_len ? rec->claims : NULL,
-		      rec->times.exp, now, out);
-	if (r == EDGESEAL_OK)
-		remember(v, digest, rec->issuer, &rec->times,
-			 rec->claims_len ? rec->claims : NULL, now, out);
-	return r;
+	return seal_for_hit(v, rec, digest, now, out);
 }
 
 /* The fingerprint edgeseal_fingerprint() would give, from our own hash. */

@@ -53,7 +53,8 @@ static const char full[] =
 	"audience =                       ; optional\n"
 	"\n"
 	"[cache]\n"
-	"entries = 5\n";
+	"entries = 5\n"
+	"seals = 3\n";
 
 static void
 parses_design_example(void **state)
@@ -109,6 +110,7 @@ parses_design_example(void **state)
 	assert_string_equal(c->seal_issuer, "gw");
 	assert_null(c->seal_audience);
 	assert_int_equal(c->cache_entries, 5);
+	assert_int_equal(c->cache_seals, 3);
 	es_config_free(c);
 }
 
@@ -131,6 +133,7 @@ defaults(void **state)
 	assert_string_equal(c->seal_issuer, "edgeseal");
 	assert_null(c->seal_signing_kid);
 	assert_int_equal(c->cache_entries, 100000);
+	assert_int_equal(c->cache_seals, 4096);
 	es_config_free(c);
 }
 

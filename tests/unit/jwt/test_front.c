@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/sha.h>
 
 #include "claims.h"
 #include "jwt_front.h"
@@ -203,26 +204,30 @@ test_cache(void **state)
 	struct es_times t = { .exp = 100 };
 	uint8_t k1[32] = { 1 }, k2[32] = { 2 };
 	struct es_cache *c = es_cache_new(10);
-	struct es_cache_rec *r = es_cache_rec_new(3, &t, "sub", 3, "kid", 3,
-						  "seal", 4, NULL, 0, 50);
+	struct es_cache_text text = { .sub = "sub", .sub_len = 3,
+				      .kid = "kid", .kid_len = 3,
+				      .seal = "seal", .seal_len = 4 };
+	struct es_cache_rec *r = es_cache_rec_new(k1, 3, &t, &text, 50);
 	struct es_cache_rec *got;
 	uint64_t hits, misses;
 
+	(void)state;
 	assert_null(es_cache_new(0));
 	assert_null(es_cache_get(NULL, k1));
-	es_cache_put(c, k1, r);
+	es_cache_put(c, r);
 	es_cache_rec_release(r);
 
 	got = es_cache_get(c, k1);
 	assert_non_null(got);
-	assert_string_equal(got->sub, "sub");
-	assert_string_equal(got->seal, "seal");
-	assert_string_equal(got->claims, "");
+	assert_string_equal(es_cache_rec_sub(got), "sub");
+	assert_string_equal(es_cache_rec_seal(got), "seal");
+	assert_string_equal(es_cache_rec_claims(got), "");
 	assert_int_equal(got->issuer, 3);
+	assert_int_equal(got->seal_exp, 50);
 
 	/* A reference outlives removal from the cache. */
 	es_cache_drop(c, k1);
-	assert_string_equal(got->kid, "kid");
+	assert_string_equal(es_cache_rec_kid(got), "kid");
 	es_cache_rec_release(got);
 
 	assert_null(es_cache_get(c, k1));
@@ -230,7 +235,103 @@ test_cache(void **state)
 	es_cache_stats(c, &hits, &misses);
 	assert_int_equal(hits, 1);
 	assert_int_equal(misses, 2);
+	assert_int_equal(es_cache_count(c), 0);
 	es_cache_free(c);
+}
+
+/* Deterministic, uniform 32-byte keys (a SHA-256 stands in for tokens). */
+static void
+key_of(unsigned i, uint8_t key[32])
+{
+	SHA256((const uint8_t *)&i, sizeof(i), key);
+}
+
+/*
+ * A cache asked for N entries holds N distinct tokens: set conflicts evict
+ * almost none (the slots have headroom), and every one held is found.
+ */
+static void
+test_cache_capacity(void **state)
+{
+	enum { N = 100000 };
+	struct es_times t = { .exp = 1000 };
+	struct es_cache_text none = { 0 };
+	struct es_cache *c = es_cache_new(N);
+	uint8_t key[32];
+	size_t found = 0;
+
+	(void)state;
+	for (unsigned i = 0; i < N; i++) {
+		struct es_cache_rec *r;
+
+		key_of(i, key);
+		r = es_cache_rec_new(key, 0, &t, &none, 0);
+		assert_non_null(r);
+		es_cache_put(c, r);
+		es_cache_rec_release(r);
+	}
+	for (unsigned i = 0; i < N; i++) {
+		struct es_cache_rec *r;
+
+		key_of(i, key);
+		r = es_cache_get(c, key);
+		if (r != NULL) {
+			assert_memory_equal(r->key, key, 32);
+			found++;
+		}
+		es_cache_rec_release(r);
+	}
+	assert_int_equal(es_cache_count(c), found);
+	assert_true(found >= N * 99 / 100);
+	es_cache_free(c);
+}
+
+/* Small caches stay small: bounded, and the soonest to expire goes. */
+static void
+test_cache_small(void **state)
+{
+	struct es_cache_text none = { 0 };
+	struct es_cache *c = es_cache_new(1);
+	uint8_t key[32];
+
+	(void)state;
+	for (unsigned i = 0; i < 200; i++) {
+		struct es_times t = { .exp = 1000 + i };
+		struct es_cache_rec *r;
+
+		key_of(i, key);
+		r = es_cache_rec_new(key, 0, &t, &none, 0);
+		es_cache_put(c, r);
+		es_cache_rec_release(r);
+	}
+	assert_true(es_cache_count(c) <= 16);
+
+	/* The last token expires last, so nothing evicted it. */
+	key_of(199, key);
+	es_cache_rec_release(es_cache_get(c, key));
+	{
+		struct es_cache_rec *r = es_cache_get(c, key);
+
+		assert_non_null(r);
+		assert_int_equal(r->times.exp, 1199);
+		es_cache_rec_release(r);
+	}
+	es_cache_free(c);
+}
+
+/* A string too long for the record's 16-bit lengths is refused whole. */
+static void
+test_cache_rec_limits(void **state)
+{
+	static char big[70000];
+	struct es_times t = { .exp = 1 };
+	struct es_cache_text text = { .seal = big, .seal_len = sizeof(big) };
+	uint8_t key[32] = { 0 };
+
+	(void)state;
+	assert_null(es_cache_rec_new(key, 0, &t, &text, 0));
+	assert_null(es_cache_rec_new(key, 70000, &t,
+				     &(struct es_cache_text){ 0 }, 0));
 }
 
 int
@@ -244,6 +345,9 @@ main(void)
 		cmocka_unit_test(test_claim_types),
 		cmocka_unit_test(test_audience),
 		cmocka_unit_test(test_cache),
+		cmocka_unit_test(test_cache_capacity),
+		cmocka_unit_test(test_cache_small),
+		cmocka_unit_test(test_cache_rec_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

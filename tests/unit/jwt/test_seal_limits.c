@@ -60,6 +60,7 @@ setup(void **state)
 	w.cfg.seal_signing_kid = strdup("seal1");
 	w.cfg.seal_ttl = 60;
 	w.cfg.cache_entries = 100;
+	w.cfg.cache_seals = 100;
 	return 0;
 }
 

@@ -356,6 +356,7 @@ make_config(void)
 	w.cfg.seal_signing_kid = strdup("seal1");
 	w.cfg.seal_ttl = 60;
 	w.cfg.cache_entries = 1000;
+	w.cfg.cache_seals = 4096;
 	free(rsa_path);
 	free(ec_path);
 	free(ec_pem);
@@ -1027,6 +1028,50 @@ test_cache_time_and_seal(void **state)
 	free(auth);
 }
 
+/*
+ * seals = 0 keeps verdicts but no seals: every hit is still a hit (no
+ * signature check) and gets a seal of its own, valid for the same user.
+ */
+static void
+test_cache_without_seals(void **state)
+{
+	static struct es_decision a, b;
+	struct es_validator *v;
+	char *tok = tk_token(hdr(&k_rs256), PL(.extra = "\"scope\":\"read\""),
+			     &k_rs256);
+	char *auth = tk_bearer(tok), err[256];
+	struct edgeseal_verifier *ver;
+	struct edgeseal_identity *id = NULL;
+	struct edgeseal_verifier_opts vo = { .leeway = 5 };
+
+	(void)state;
+	w.cfg.cache_seals = 0;
+	v = new_validator(100);
+	w.cfg.cache_seals = 4096;
+
+	es_decide(v, auth, strlen(auth), T0, &a);
+	es_decide(v, auth, strlen(auth), T0 + 1, &b);
+	assert_int_equal(b.reason, EDGESEAL_OK);
+	assert_int_equal(b.cache_hit, 1);
+	assert_string_equal(a.sub, b.sub);
+	assert_string_not_equal(a.seal, b.seal);
+
+	/* The seal minted on the hit carries the same identity and claims. */
+	ver = edgeseal_verifier_new(&vo, edgeseal_keyset_load(
+		w.cfg.seal_keyset.path, err, sizeof(err)));
+	assert_non_null(ver);
+	assert_int_equal(edgeseal_verify(ver, b.seal, b.seal_len, T0 + 1, &id),
+			 EDGESEAL_OK);
+	assert_string_equal(edgeseal_identity_sub(id), "user-1");
+	assert_string_equal(edgeseal_identity_claims_json(id),
+			    "{\"scope\":\"read\"}");
+	edgeseal_identity_free(id);
+	edgeseal_verifier_free(ver);
+	es_validator_free(v);
+	free(tok);
+	free(auth);
+}
+
 /* More distinct tokens than slots: bounded, and still right. */
 static void
 test_cache_eviction(void **state)
@@ -1051,7 +1096,7 @@ test_cache_eviction(void **state)
 		}
 	es_validator_cache_stats(v, &hits, &misses);
 	assert_int_equal(hits + misses, 600);
-	assert_true(hits <= 64 * 4);
+	assert_true(hits <= 16);	/* one set of 16 slots */
 	for (int i = 0; i < 300; i++)
 		free(auth[i]);
 	es_validator_free(v);
@@ -1216,6 +1261,7 @@ main(void)
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_success_fields),
 		cmocka_unit_test(test_cache_time_and_seal),
+		cmocka_unit_test(test_cache_without_seals),
 		cmocka_unit_test(test_cache_eviction),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_small_stack),
