@@ -471,8 +471,13 @@ out:
 }
 
 /*
- * RFC 7518 section 6.2.1: x and y are each exactly the field size, so the
- * uncompressed point is 0x04 || x || y of ec_sig_len + 1 bytes.
+ * RFC 7518 section 6.2.1 wants x and y at exactly the field size, but some
+ * libraries (PyJWT before 2.8, Debian 12's among them) write them as
+ * integers without leading zero bytes, so about one P-256 key in 128
+ * comes out a byte short. The integer is the same either way: a shorter
+ * coordinate is left-padded with zeros, a longer one refused, and OpenSSL
+ * still checks the point is on the curve. The uncompressed point is
+ * 0x04 || x || y of ec_sig_len + 1 bytes.
  */
 static EVP_PKEY *
 jwk_ec(const json_t *jwk, enum es_alg alg)
@@ -485,11 +490,12 @@ jwk_ec(const json_t *jwk, enum es_alg alg)
 
 	if (jwk_bytes(jwk, "x", &x, &xlen) != 0 ||
 	    jwk_bytes(jwk, "y", &y, &ylen) != 0 ||
-	    xlen != field || ylen != field)
+	    xlen > field || ylen > field)
 		goto out;
+	memset(point, 0, sizeof(point));
 	point[0] = 0x04;
-	memcpy(point + 1, x, field);
-	memcpy(point + 1 + field, y, field);
+	memcpy(point + 1 + field - xlen, x, xlen);
+	memcpy(point + 1 + 2 * field - ylen, y, ylen);
 	bld = OSSL_PARAM_BLD_new();
 	if (bld == NULL ||
 	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,

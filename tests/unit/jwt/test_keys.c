@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/core_names.h>
 #include <openssl/rand.h>
 
 #include "issuer_keys.h"
@@ -339,6 +340,72 @@ test_rsa_too_long(void **state)
 	free(b64);
 }
 
+/*
+ * A P-256 JWK whose x has a leading zero byte, written the way PyJWT 2.6
+ * writes it (31 bytes) or padded to 33: the short one is the same key and
+ * must verify its tokens; the long one is refused.
+ */
+static void
+test_ec_short_coordinate(void **state)
+{
+	struct tk_key key = { .kid = "short", .alg = "ES256" };
+	uint8_t pt[65];
+	size_t n = 0;
+	char *x, *y, *jwk, *doc, *tok, *auth, err[512] = "";
+	struct es_config cfg;
+	struct es_validator *v;
+	static struct es_decision d;
+	uint8_t longer[33] = { 0 };
+
+	(void)state;
+	do {
+		EVP_PKEY_free(key.pkey);
+		key.pkey = tk_ec("P-256");
+		assert_int_equal(EVP_PKEY_get_octet_string_param(key.pkey,
+			OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt, sizeof(pt),
+			&n), 1);
+	} while (pt[1] != 0);
+
+	x = tk_b64(pt + 2, 31);
+	y = tk_b64(pt + 33, 32);
+	jwk = tk_fmt("{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"short\","
+		     "\"x\":\"%s\",\"y\":\"%s\"}", x, y);
+	doc = jwks(jwk, NULL);
+	base_config(&cfg);
+	set_jwks(&cfg, doc);
+	cfg.issuers[0].max_lifetime = 3600;
+	v = es_validator_new(&cfg, err, sizeof(err));
+	if (v == NULL)
+		fail_msg("refused: %s", err);
+
+	tok = tk_token("{\"alg\":\"ES256\",\"kid\":\"short\"}",
+		       "{\"iss\":\"https://idp/\",\"sub\":\"u\","
+		       "\"exp\":1800000060}", &key);
+	auth = tk_bearer(tok);
+	es_decide(v, auth, strlen(auth), 1800000000, &d);
+	assert_string_equal(edgeseal_reason_str(d.reason), "ok");
+	assert_string_equal(d.sub, "u");
+	es_validator_free(v);
+	tk_config_free(&cfg);
+	free(doc);
+	free(jwk);
+	free(x);
+
+	/* One byte past the field size: refused, even with a zero lead. */
+	memcpy(longer + 1, pt + 1, 32);
+	x = tk_b64(longer, sizeof(longer));
+	jwk = tk_fmt("{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"long\","
+		     "\"x\":\"%s\",\"y\":\"%s\"}", x, y);
+	jwks_case(jwk, NULL, "bad key material");
+
+	free(jwk);
+	free(x);
+	free(y);
+	free(tok);
+	free(auth);
+	EVP_PKEY_free(key.pkey);
+}
+
 static int
 setup(void **state)
 {
@@ -365,6 +432,7 @@ main(void)
 		cmocka_unit_test(test_pem_files),
 		cmocka_unit_test(test_jwks),
 		cmocka_unit_test(test_rsa_too_long),
+		cmocka_unit_test(test_ec_short_coordinate),
 		cmocka_unit_test(test_config_rules),
 	};
 
