@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include "claims.h"
@@ -55,6 +56,8 @@ struct es_validator {
 	unsigned seal_ttl;
 	struct es_cache *cache;		/* verdicts, by token digest */
 	struct es_cache *seals;		/* seals for reuse, same key */
+	EVP_MD *sha256;			/* fetched once: SHA256() fetches
+					 * (and locks) on every call */
 };
 
 /* Seal claims that forward_claims may not name: the seal sets them. */
@@ -378,6 +381,11 @@ es_validator_new(const struct es_config *cfg, char *err, size_t errlen)
 			goto fail;
 	if (seal_init(v, cfg, err, errlen) != 0)
 		goto fail;
+	v->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (v->sha256 == NULL) {
+		cfg_err(err, errlen, file, 0, "no SHA-256 in OpenSSL");
+		goto fail;
+	}
 
 	/* A seal is only looked for once the verdict is found. */
 	seals = cfg->cache_seals < cfg->cache_entries ? cfg->cache_seals
@@ -408,6 +416,7 @@ es_validator_free(struct es_validator *v)
 	free(v->seal_audience);
 	es_cache_free(v->cache);
 	es_cache_free(v->seals);
+	EVP_MD_free(v->sha256);
 	free(v);
 }
 
@@ -836,7 +845,9 @@ es_decide(struct es_validator *v, const char *auth, size_t auth_len,
 	if (tok_len > v->max_cap)
 		goto out;
 
-	SHA256((const uint8_t *)tok, tok_len, digest);
+	r = EDGESEAL_INTERNAL_ERROR;
+	if (EVP_Digest(tok, tok_len, digest, NULL, v->sha256, NULL) != 1)
+		goto out;
 	fingerprint_hex(digest, out->token_fp);
 
 	rec = es_cache_get(v->cache, digest);
