@@ -22,6 +22,7 @@
 
 #include "base64url.h"
 #include "issuer_keys.h"
+#include "signature.h"
 
 static const struct es_alg_info alg_table[ES_ALG_COUNT] = {
 	[ES_ALG_HS256] = { "HS256", ES_FAM_HMAC, "SHA256", 32, NULL, 0 },
@@ -186,6 +187,7 @@ keyring_slot(struct es_keyring *kr)
 static void
 key_release(struct es_key *k)
 {
+	es_sig_release(k);
 	EVP_MD_free(k->md);
 	EVP_PKEY_free(k->pkey);
 	if (k->secret != NULL) {
@@ -306,6 +308,13 @@ add_pkey(struct es_keyring *kr, const char *kid, enum es_alg alg,
 	memcpy(k->kid, kid, k->kid_len + 1);
 	k->alg = alg;
 	k->pkey = pkey;
+	pkey = NULL;
+	if (es_sig_prepare(k) != 0) {
+		set_err(err, errlen, path, "kid %.64s: OpenSSL cannot verify "
+			"with this key", kid);
+		key_release(k);
+		goto fail;
+	}
 	kr->count++;
 	return 0;
 fail:
@@ -385,6 +394,12 @@ es_keyring_add_hmac_file(struct es_keyring *kr, const char *kid,
 	k->secret = secret;
 	k->secret_len = len;
 	secret = NULL;
+	if (es_sig_prepare(k) != 0) {
+		set_err(err, errlen, path, "kid %.64s: OpenSSL cannot MAC "
+			"with this key", kid);
+		key_release(k);
+		goto out;
+	}
 	kr->count++;
 	rc = 0;
 out:

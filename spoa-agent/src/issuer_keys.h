@@ -57,6 +57,9 @@ struct es_key {
 	EVP_PKEY *pkey;		/* RS*, PS*, ES* */
 	uint8_t *secret;	/* HS*: never empty, at least hash_len bytes */
 	size_t secret_len;
+	/* Initialised once by es_sig_prepare(), then only copied. */
+	EVP_MD_CTX *verify_tpl;	/* RS*, PS*, ES* */
+	EVP_MAC_CTX *mac_tpl;	/* HS* */
 };
 
 struct es_keyring {

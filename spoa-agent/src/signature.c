@@ -3,10 +3,10 @@
  * OpenSSL, on keys loaded once by issuer_keys.c.
  */
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rsa.h>
 
 #include "signature.h"
@@ -17,17 +17,20 @@ hmac_verify(const struct es_key *key, const struct es_alg_info *ai,
 	    size_t sig_len)
 {
 	uint8_t mac[EVP_MAX_MD_SIZE];
-	unsigned mac_len = 0;
+	size_t mac_len = 0;
+	EVP_MAC_CTX *ctx = NULL;
 	int ok = 0;
 
-	if (sig_len != ai->hash_len || key->secret_len == 0)
+	if (sig_len != ai->hash_len || key->mac_tpl == NULL)
 		goto out;
-	if (HMAC(key->md, key->secret,
-		 (int)key->secret_len, input, len, mac, &mac_len) == NULL ||
+	ctx = EVP_MAC_CTX_dup(key->mac_tpl);
+	if (ctx == NULL || EVP_MAC_update(ctx, input, len) != 1 ||
+	    EVP_MAC_final(ctx, mac, &mac_len, sizeof(mac)) != 1 ||
 	    mac_len != sig_len)
 		goto out;
 	ok = CRYPTO_memcmp(mac, sig, sig_len) == 0;
 out:
+	EVP_MAC_CTX_free(ctx);	/* wipes the copied key state */
 	OPENSSL_cleanse(mac, sizeof(mac));
 	return ok;
 }
@@ -65,7 +68,6 @@ pkey_verify(const struct es_key *key, const struct es_alg_info *ai,
 	    size_t sig_len)
 {
 	EVP_MD_CTX *md = NULL;
-	EVP_PKEY_CTX *pctx = NULL;
 	uint8_t *der = NULL;
 	int ok = 0, der_len;
 
@@ -82,24 +84,86 @@ pkey_verify(const struct es_key *key, const struct es_alg_info *ai,
 	}
 
 	md = EVP_MD_CTX_new();
-	if (md == NULL || EVP_DigestVerifyInit(md, &pctx, key->md, NULL,
-					       key->pkey) != 1)
+	if (md == NULL || key->verify_tpl == NULL ||
+	    EVP_MD_CTX_copy_ex(md, key->verify_tpl) != 1)
 		goto out;
+	ok = EVP_DigestVerifyUpdate(md, input, len) == 1 &&
+	     EVP_DigestVerifyFinal(md, sig, sig_len) == 1;
+out:
+	EVP_MD_CTX_free(md);
+	OPENSSL_free(der);
+	return ok;
+}
+
+/* The HMAC template: the key absorbed once, per RFC 2104. */
+static int
+prepare_hmac(struct es_key *key)
+{
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	OSSL_PARAM params[2];
+	int rc = -1;
+
+	if (mac == NULL)
+		return -1;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+		(char *)EVP_MD_get0_name(key->md), 0);
+	params[1] = OSSL_PARAM_construct_end();
+	key->mac_tpl = EVP_MAC_CTX_new(mac);
+	if (key->mac_tpl != NULL &&
+	    EVP_MAC_init(key->mac_tpl, key->secret, key->secret_len,
+			 params) == 1)
+		rc = 0;
+	EVP_MAC_free(mac);
+	return rc;
+}
+
+/* The public-key template: digest, key and padding chosen once. */
+static int
+prepare_pkey(struct es_key *key, const struct es_alg_info *ai)
+{
+	EVP_PKEY_CTX *pctx = NULL;
+
+	key->verify_tpl = EVP_MD_CTX_new();
+	if (key->verify_tpl == NULL ||
+	    EVP_DigestVerifyInit(key->verify_tpl, &pctx, key->md, NULL,
+				 key->pkey) != 1)
+		return -1;
 
 	/* RFC 7518 section 3.5: MGF1 with the same hash, salt = hash size. */
 	if (ai->family == ES_FAM_PSS &&
 	    (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
 	     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, (int)ai->hash_len) != 1))
-		goto out;
+		return -1;
 	if (ai->family == ES_FAM_RSA &&
 	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1)
-		goto out;
+		return -1;
+	return 0;
+}
 
-	ok = EVP_DigestVerify(md, sig, sig_len, input, len) == 1;
-out:
-	EVP_MD_CTX_free(md);
-	OPENSSL_free(der);
-	return ok;
+int
+es_sig_prepare(struct es_key *key)
+{
+	const struct es_alg_info *ai = es_alg_info(key->alg);
+	int rc;
+
+	if (key->md == NULL)
+		return -1;
+	if (ai->family == ES_FAM_HMAC)
+		rc = key->secret != NULL ? prepare_hmac(key) : -1;
+	else
+		rc = key->pkey != NULL ? prepare_pkey(key, ai) : -1;
+	if (rc != 0)
+		es_sig_release(key);
+	return rc;
+}
+
+void
+es_sig_release(struct es_key *key)
+{
+	EVP_MD_CTX_free(key->verify_tpl);
+	EVP_MAC_CTX_free(key->mac_tpl);
+	key->verify_tpl = NULL;
+	key->mac_tpl = NULL;
 }
 
 int
