@@ -425,7 +425,7 @@ ex_service_parse(struct ex_service *svc, int argc, char **argv,
 		case 'a': svc->opts.audience = optarg; break;
 		case 'x': *extra_value = optarg; break;
 		case 'w':
-			if (ex_parse_uint(optarg, 3600, &svc->opts.leeway) != 0)
+			if (ex_parse_uint(optarg, 300, &svc->opts.leeway) != 0)
 				goto bad;
 			break;
 		default: goto bad;

@@ -164,7 +164,9 @@ edgeseal_mint(const struct edgeseal_keyset *ks,
 struct edgeseal_verifier_opts {
 	const char *issuer;	/* NULL: "edgeseal" */
 	const char *audience;	/* NULL: aud must be absent */
-	unsigned leeway;	/* seconds, applied to iat and exp */
+	unsigned leeway;	/* seconds, applied to iat and exp; at most
+				 * 300, more makes edgeseal_verifier_new()
+				 * fail */
 	unsigned max_lifetime;	/* max exp - iat; 0: 300 */
 	size_t max_size;	/* max seal length; 0: 4096 */
 };

@@ -21,6 +21,7 @@
 #define ES_DEFAULT_ISSUER "edgeseal"
 #define ES_DEFAULT_TTL 60
 #define ES_DEFAULT_MAX_LIFETIME 300
+#define ES_MAX_LEEWAY 300	/* more would let a seal outlive its exp by minutes */
 #define ES_DEFAULT_MAX_SIZE 4096
 #define ES_TIME_MAX 9007199254740992LL	/* 2^53: iat and exp stay below */
 

@@ -45,6 +45,9 @@ set_rules(struct edgeseal_verifier *v, const struct edgeseal_verifier_opts *o)
 {
 	struct edgeseal__verify_rules *r = &v->rules;
 
+	/* A leeway of hours would make every seal's exp meaningless. */
+	if (o->leeway > ES_MAX_LEEWAY)
+		return -1;
 	v->issuer = strdup(o->issuer != NULL ? o->issuer : ES_DEFAULT_ISSUER);
 	if (o->audience != NULL)
 		v->audience = strdup(o->audience);

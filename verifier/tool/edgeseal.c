@@ -150,6 +150,8 @@ take_option(struct args *a, int id, const char *val)
 
 	if (parse_int(val, 0, UINT32_MAX, &n) != 0)
 		return -1;
+	if (id == OPT_LEEWAY && n > 300)	/* what libedgeseal accepts */
+		return -1;
 	if (id == OPT_TTL)
 		a->ttl = (unsigned)n;
 	else if (id == OPT_LEEWAY)

@@ -716,6 +716,23 @@ test_lifetime(void **state)
 	edgeseal_verifier_free(v);
 }
 
+/* Leeway is capped: 300 s is accepted, anything past it refused. */
+static void
+test_leeway_cap(void **state)
+{
+	struct edgeseal_verifier_opts o = { .leeway = 300 };
+	struct edgeseal_verifier *v;
+
+	(void)state;
+	v = edgeseal_verifier_new(&o, t_keyset(0));
+	assert_non_null(v);
+	edgeseal_verifier_free(v);
+	o.leeway = 301;
+	assert_null(edgeseal_verifier_new(&o, t_keyset(0)));
+	o.leeway = 86400;
+	assert_null(edgeseal_verifier_new(&o, t_keyset(0)));
+}
+
 static void
 test_issuer_audience(void **state)
 {
@@ -824,6 +841,7 @@ main(void)
 		cmocka_unit_test(test_forwarded_claims),
 		cmocka_unit_test(test_time_edges),
 		cmocka_unit_test(test_lifetime),
+		cmocka_unit_test(test_leeway_cap),
 		cmocka_unit_test(test_issuer_audience),
 		cmocka_unit_test(test_request_rules),
 		cmocka_unit_test(test_identity_json),
