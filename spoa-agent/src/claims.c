@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "claims.h"
+#include "text.h"
 #include "validator.h"
 
 /* One NumericDate: absent (0 returned in *v), or an integer in (0, 2^53). */
@@ -130,13 +131,14 @@ es_claims_subject(const json_t *payload, const char *claim, const char **sub,
 		return EDGESEAL_INVALID_CLAIM_TYPE;
 	s = json_string_value(j);
 	n = json_string_length(j);
-	if (n == 0 || n > ES_SUB_MAX)
-		return EDGESEAL_INVALID_SUBJECT;
 
-	/* The subject becomes a header value and a log field. */
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || s[i] == ',')
-			return EDGESEAL_INVALID_SUBJECT;
+	/*
+	 * The subject becomes a header value, a log field and the seal's
+	 * sub: the seal's own rule (no control characters, commas, or
+	 * spaces at either end) so the three always agree.
+	 */
+	if (n > ES_SUB_MAX || !edgeseal__subject_ok(s, n))
+		return EDGESEAL_INVALID_SUBJECT;
 	*sub = s;
 	*len = n;
 	return EDGESEAL_OK;

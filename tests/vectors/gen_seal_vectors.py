@@ -225,6 +225,10 @@ def main():
         "invalid_subject")
     vec("claims: 257-byte subject", seal(body=claims(sub="x" * 257)),
         "invalid_subject")
+    vec("claims: sub with a trailing space", seal(body=claims(sub="admin ")),
+        "invalid_subject")
+    vec("claims: sub with a leading space", seal(body=claims(sub=" admin")),
+        "invalid_subject")
     vec("time: iat ahead by leeway + 1", good, "iat_in_future",
         now=NOW - 6, options=opts)
     vec("time: nbf ahead by leeway + 1",

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "edgeseal.h"
+#include "text.h"
 
 #define ES_HS256_LEN 32		/* bytes of an HMAC-SHA256 tag */
 #define ES_KEY_MIN 32		/* shortest seal key, in bytes */
@@ -122,14 +123,6 @@ int edgeseal__mac_equal(const uint8_t *a, size_t a_len, const uint8_t *b,
 /* Length of the UTF-8 sequence at s (n > 0 bytes left), 0 if invalid/NUL. */
 size_t edgeseal__utf8_seq_len(const unsigned char *s, size_t n);
 
-/* 1 when the n bytes are well-formed UTF-8 without NUL. */
-int edgeseal__utf8_ok(const char *s, size_t n);
-
-/*
- * 1 when s (n bytes) is an acceptable subject: 1..256 bytes of UTF-8 with
- * no control character, no comma and no NUL.
- */
-int edgeseal__subject_ok(const char *s, size_t n);
 
 /*
  * 1 when kid (len bytes) is a valid key id: 1..128 printable ASCII

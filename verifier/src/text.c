@@ -60,6 +60,13 @@ edgeseal__subject_ok(const char *s, size_t n)
 		return 0;
 
 	/*
+	 * HTTP parsers strip spaces around a header value, so " admin" would
+	 * reach a service as X-User-Id "admin" while its seal says " admin".
+	 */
+	if (s[0] == ' ' || s[n - 1] == ' ')
+		return 0;
+
+	/*
 	 * Commas and control characters would let a subject split or fold
 	 * when a proxy joins repeated X-User-Id headers into one line.
 	 */

@@ -777,6 +777,13 @@ cases_identity(void)
 		EDGESEAL_INVALID_SUBJECT);
 	add_tok("sub DEL", h, PL(.sub = "\"a\\u007f\""), k, T0,
 		EDGESEAL_INVALID_SUBJECT);
+	/* An HTTP parser strips these spaces from X-User-Id, not the seal. */
+	add_tok("sub leading space", h, PL(.sub = "\" admin\""), k, T0,
+		EDGESEAL_INVALID_SUBJECT);
+	add_tok("sub trailing space", h, PL(.sub = "\"admin \""), k, T0,
+		EDGESEAL_INVALID_SUBJECT);
+	add_tok("sub inner space", h, PL(.sub = "\"Ada Lovelace\""), k, T0,
+		EDGESEAL_OK);
 	add_tok("sub 256 bytes", h, PL(.sub = keep(strdup(long_sub))), k, T0,
 		EDGESEAL_OK);
 	long_sub[257] = 'a';

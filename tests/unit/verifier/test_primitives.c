@@ -186,6 +186,10 @@ test_subject_rules(void **state)
 	assert_false(edgeseal__subject_ok("", 0));
 	assert_false(edgeseal__subject_ok("a,b", 3));
 	assert_false(edgeseal__subject_ok("a\nb", 3));
+	assert_false(edgeseal__subject_ok(" admin", 6));
+	assert_false(edgeseal__subject_ok("admin ", 6));
+	assert_false(edgeseal__subject_ok(" ", 1));
+	assert_true(edgeseal__subject_ok("Ada Lovelace", 12));
 	assert_false(edgeseal__subject_ok("a\0b", 3));
 	assert_false(edgeseal__subject_ok("a\x7f", 2));
 	assert_false(edgeseal__subject_ok("\xc3", 1));

@@ -119,6 +119,9 @@ test_mint_refusals(void **state)
 	o.sub = "";
 	assert_int_equal(edgeseal_mint(ks, &o, T_NOW, seal, sizeof(seal),
 				       &len), EDGESEAL_INVALID_SUBJECT);
+	o.sub = "admin ";
+	assert_int_equal(edgeseal_mint(ks, &o, T_NOW, seal, sizeof(seal),
+				       &len), EDGESEAL_INVALID_SUBJECT);
 	o.sub = "alice";
 	o.claims_json = "{\"exp\":1}";
 	o.claims_json_len = strlen(o.claims_json);
