@@ -100,6 +100,7 @@ agent_conf() {
 	audiences = api
 	hmac_key = hs1 HS256 $fix/keys/hs1.key
 	algorithms = HS256
+	subject_prefix = hs:
 
 	[seal]
 	keyset = $fix/keys/seal.jwks

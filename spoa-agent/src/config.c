@@ -361,6 +361,8 @@ issuer_key(struct parse_ctx *c, const char *k, const char *v)
 			parse_list(c, v, &is->forward_claims);
 	if (strcmp(k, "subject_claim") == 0)
 		return set_str(c, 17, k, v, &is->subject_claim);
+	if (strcmp(k, "subject_prefix") == 0)
+		return set_str(c, 54, k, v, &is->subject_prefix);
 	if (strcmp(k, "leeway") == 0) {
 		if (set_uint(c, 18, k, v, 0, 3600, &n) != 0)
 			return -1;
@@ -615,6 +617,46 @@ shared_cache_file(struct parse_ctx *c, unsigned i)
 	}
 }
 
+/*
+ * Two issuers can both vouch for a user named "alice", and services would
+ * see one user. So at most one issuer may leave subject_prefix unset;
+ * others set their own ("social:"), or set it empty on purpose to share
+ * user ids. Non-empty prefixes may not overlap ("s:" beside "s:x:" would
+ * let the first name the second's users); validator.c also refuses an
+ * unprefixed issuer's subject that starts with another's prefix.
+ */
+static void
+subject_namespace(struct parse_ctx *c, unsigned i)
+{
+	const struct es_issuer_conf *is = &c->cfg->issuers[i];
+	const char *p = is->subject_prefix;
+
+	for (unsigned j = 0; j < i; j++) {
+		const struct es_issuer_conf *o = &c->cfg->issuers[j];
+		size_t n;
+
+		if (p == NULL && o->subject_prefix == NULL) {
+			fail(c, "[issuer %s]: user ids would mix with [issuer "
+			     "%s]'s: give one a subject_prefix (e.g. "
+			     "\"%.32s:\"), or set subject_prefix empty on "
+			     "both to share them on purpose", is->name,
+			     o->name, is->name);
+			return;
+		}
+		if (p == NULL || p[0] == '\0' || o->subject_prefix == NULL ||
+		    o->subject_prefix[0] == '\0')
+			continue;
+		n = strlen(p) < strlen(o->subject_prefix) ?
+		    strlen(p) : strlen(o->subject_prefix);
+		if (strncmp(o->subject_prefix, p, n) == 0) {
+			fail(c, "[issuer %s]: subject_prefix \"%s\" overlaps "
+			     "[issuer %s]'s \"%s\"", is->name, p, o->name,
+			     o->subject_prefix);
+			return;
+		}
+	}
+}
+
 static int
 finish(struct parse_ctx *c)
 {
@@ -645,6 +687,7 @@ finish(struct parse_ctx *c)
 			fail(c, "[issuer %s]: jwks_cache_file needs jwks_url",
 			     is->name);
 		shared_cache_file(c, i);
+		subject_namespace(c, i);
 	}
 	if (!c->failed && cfg->seal_keyset.path == NULL)
 		fail(c, "[seal] keyset is required");
@@ -890,6 +933,7 @@ free_issuer(struct es_issuer_conf *is)
 	free_list(&is->algorithms);
 	free_list(&is->token_types);
 	free(is->subject_claim);
+	free(is->subject_prefix);
 	free_list(&is->forward_claims);
 }
 

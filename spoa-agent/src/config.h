@@ -65,6 +65,7 @@ struct es_issuer_conf {
 	unsigned max_lifetime;		/* default 86400 */
 	size_t max_token_size;		/* default 8192 */
 	char *subject_claim;		/* default "sub" */
+	char *subject_prefix;		/* NULL: unset; "" set empty */
 	struct es_strlist forward_claims;
 };
 

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "signature.h"
+#include "text.h"
 #include "token_cache.h"
 #include "validator.h"
 
@@ -41,6 +42,8 @@ struct issuer {
 	unsigned max_lifetime;
 	size_t max_token_size;
 	char *subject_claim;
+	char *subject_prefix;		/* never NULL; "" for none */
+	size_t subject_prefix_len;
 	struct es_keyring keys;
 	struct es_jwks_source *jwks;	/* jwks_url; not owned */
 };
@@ -124,6 +127,7 @@ issuer_free(struct issuer *is)
 	free(is->name);
 	free(is->iss);
 	free(is->subject_claim);
+	free(is->subject_prefix);
 	strlist_free(&is->audiences);
 	strlist_free(&is->token_types);
 	strlist_free(&is->forward_claims);
@@ -174,7 +178,20 @@ issuer_settings(struct issuer *is, const struct es_issuer_conf *ic,
 	is->iss = dup_or_null(ic->issuer);
 	is->subject_claim = strdup(ic->subject_claim ? ic->subject_claim
 				   : "sub");
+	is->subject_prefix = strdup(ic->subject_prefix ? ic->subject_prefix
+				    : "");
+	if (is->subject_prefix != NULL)
+		is->subject_prefix_len = strlen(is->subject_prefix);
+	if (is->subject_prefix_len != 0 &&
+	    !edgeseal__subject_ok(is->subject_prefix,
+				  is->subject_prefix_len)) {
+		cfg_err(err, errlen, file, ic->line, "issuer %s: "
+			"subject_prefix may not hold control characters or "
+			"commas, or start or end with a space", is->name);
+		return -1;
+	}
 	if (is->name == NULL || is->iss == NULL || is->subject_claim == NULL ||
+	    is->subject_prefix == NULL ||
 	    strlist_copy(&is->audiences, &ic->audiences, NULL, 0) != 0 ||
 	    strlist_copy(&is->token_types, &ic->token_types, types, 2) != 0 ||
 	    strlist_copy(&is->forward_claims, &ic->forward_claims, NULL,
@@ -554,9 +571,31 @@ select_key(const struct issuer *is, const struct es_jwt *jwt,
 	return (*key)->alg == alg ? EDGESEAL_OK : EDGESEAL_ALG_NOT_ALLOWED;
 }
 
+/*
+ * An issuer without a prefix cannot hand out names inside another's:
+ * "social:bob" from it would be the social issuer's bob.
+ */
+static int
+in_other_namespace(const struct es_validator *v, const struct issuer *is,
+		   const char *sub, size_t len)
+{
+	if (is->subject_prefix_len != 0)
+		return 0;
+	for (unsigned i = 0; i < v->issuer_count; i++) {
+		const struct issuer *o = &v->issuers[i];
+
+		if (o->subject_prefix_len != 0 &&
+		    o->subject_prefix_len <= len &&
+		    memcmp(sub, o->subject_prefix, o->subject_prefix_len) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static enum edgeseal_reason
-check_claims(const struct issuer *is, const struct es_jwt *jwt,
-	     int64_t now, struct es_times *times, struct es_decision *out)
+check_claims(const struct es_validator *v, const struct issuer *is,
+	     const struct es_jwt *jwt, int64_t now, struct es_times *times,
+	     struct es_decision *out)
 {
 	enum edgeseal_reason r;
 	const char *sub;
@@ -573,7 +612,15 @@ check_claims(const struct issuer *is, const struct es_jwt *jwt,
 				      &len);
 	if (r != EDGESEAL_OK)
 		return r;
-	copy_field(out->sub, ES_SUB_MAX, &out->sub_len, sub, len);
+
+	/* The issuer's namespace, if any: the whole must still fit. */
+	if (is->subject_prefix_len + len > ES_SUB_MAX ||
+	    in_other_namespace(v, is, sub, len))
+		return EDGESEAL_INVALID_SUBJECT;
+	memcpy(out->sub, is->subject_prefix, is->subject_prefix_len);
+	memcpy(out->sub + is->subject_prefix_len, sub, len);
+	out->sub_len = is->subject_prefix_len + len;
+	out->sub[out->sub_len] = '\0';
 	out->iat = times->iat;
 	return EDGESEAL_OK;
 }
@@ -725,7 +772,7 @@ decide_fresh(struct es_validator *v, const char *tok, size_t len,
 
 	/* Claims are read only once the signature says whose they are. */
 	if (r == EDGESEAL_OK)
-		r = check_claims(is, &jwt, now, &times, out);
+		r = check_claims(v, is, &jwt, now, &times, out);
 	if (r == EDGESEAL_OK)
 		r = forwarded_claims(is, jwt.payload, &claims);
 	if (r == EDGESEAL_OK)

@@ -523,6 +523,7 @@ class JwksUrl(harness.StackTest):
         text = self.edit(st.agent_config("unix:" + os.path.join(
             st.dir, "x.sock"))).replace(
             "[seal]\n", "[issuer b]\nissuer = https://b.test/\n"
+            "subject_prefix = b:\n"
             "jwks_url = %s\njwks_cache_file = %s\n\n[seal]\n" %
             (self.srv.url, self.cache), 1)
         with open(conf, "w") as f:
@@ -542,6 +543,7 @@ class JwksUrl(harness.StackTest):
         def edit(text):
             return self.edit(text, max_stale=3).replace(
                 "[seal]\n", "[issuer lax]\nissuer = %s\naudiences = %s\n"
+                "subject_prefix = lax:\n"
                 "jwks_url = %s\njwks_refresh_min = 1\n"
                 "jwks_refresh_max = 2\njwks_max_stale = 0\n\n[seal]\n" %
                 (lax_iss, harness.Idp.AUD, self.srv.url), 1)

@@ -44,6 +44,7 @@ static const char full[] =
 	"[issuer other]\n"
 	"issuer = https://other/\n"
 	"jwks_file = /x.json\n"
+	"subject_prefix = other:\n"
 	"\n"
 	"[seal]\n"
 	"keyset = /etc/edgeseal/seal-keys.jwks\n"
@@ -93,6 +94,8 @@ parses_design_example(void **state)
 	assert_int_equal(c->issuers[0].max_lifetime, 3600);
 	assert_string_equal(c->issuers[0].subject_claim, "uid");
 	assert_int_equal(c->issuers[0].forward_claims.count, 2);
+	assert_null(c->issuers[0].subject_prefix);
+	assert_string_equal(c->issuers[1].subject_prefix, "other:");
 
 	/* Defaults in the second issuer. */
 	assert_int_equal(c->issuers[1].leeway, 30);
@@ -104,7 +107,7 @@ parses_design_example(void **state)
 
 	assert_string_equal(c->seal_keyset.path,
 			    "/etc/edgeseal/seal-keys.jwks");
-	assert_int_equal(c->seal_keyset.line, 31);
+	assert_int_equal(c->seal_keyset.line, 32);
 	assert_string_equal(c->seal_signing_kid, "2026-12-a");
 	assert_int_equal(c->seal_ttl, 30);
 	assert_string_equal(c->seal_issuer, "gw");
@@ -163,6 +166,13 @@ errors_name_their_line(void **state)
 		{ TAIL "[issuer a]\nissuer = y\n",
 		  "e.conf:5: issuer a defined twice (line 1)" },
 		{ "[issuer]\n" TAIL, "e.conf:1: issuer section needs one name" },
+		{ TAIL "[issuer b]\nissuer = y\n",
+		  "e.conf:5: [issuer b]: user ids would mix with [issuer a]'s" },
+		{ "[issuer a]\nissuer = x\nsubject_prefix = s:\n"
+		  "[issuer b]\nissuer = y\nsubject_prefix = s:x:\n"
+		  "[seal]\nkeyset = /k\n",
+		  "e.conf:4: [issuer b]: subject_prefix \"s:x:\" overlaps "
+		  "[issuer a]'s \"s:\"" },
 		{ "[issuer a]\npem_key = k RS256\n[seal]\nkeyset = /k\n",
 		  "e.conf:2: expected: KID ALG FILE" },
 		{ "[issuer a]\nissuer = x\nmax = 1\n[seal]\nkeyset = /k\n",

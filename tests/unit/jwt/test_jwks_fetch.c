@@ -94,6 +94,7 @@ static const char conf_text[] =
 	"pem_key = p1 RS256 /etc/es/keys/p1.pem\n"
 	"[issuer b]\n"
 	"issuer = https://b/\n"
+	"subject_prefix = b:\n"
 	"algorithms = HS256\n"
 	"hmac_key = h1 HS256 /run/secrets/h1\n"
 	"jwks_url = https://b/jwks\n"

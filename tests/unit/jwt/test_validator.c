@@ -1036,6 +1036,50 @@ test_cache_time_and_seal(void **state)
 }
 
 /*
+ * subject_prefix keeps issuers apart: the multi issuer's user-1 is
+ * "m:user-1", and an unprefixed issuer cannot name a user inside "m:".
+ */
+static void
+test_subject_prefix(void **state)
+{
+	static struct es_decision d;
+	struct es_validator *v;
+	char err[512] = "";
+	char *ok = tk_token("{\"alg\":\"HS256\",\"kid\":\"m1\"}",
+			    PL(.iss = MULTI_ISS), &k_m1);
+	char *squat = tk_token(hdr(&k_hs256), PL(.sub = "\"m:user-1\""),
+			       &k_hs256);
+	char *a_ok = tk_bearer(ok), *a_squat = tk_bearer(squat);
+
+	(void)state;
+	w.cfg.issuers[2].subject_prefix = strdup("m:");
+	v = new_validator(100);
+	es_decide(v, a_ok, strlen(a_ok), T0, &d);
+	assert_int_equal(d.reason, EDGESEAL_OK);
+	assert_string_equal(d.sub, "m:user-1");
+	assert_int_equal(d.sub_len, 8);
+	es_decide(v, a_ok, strlen(a_ok), T0, &d);	/* from the cache */
+	assert_int_equal(d.cache_hit, 1);
+	assert_string_equal(d.sub, "m:user-1");
+	es_decide(v, a_squat, strlen(a_squat), T0, &d);
+	assert_int_equal(d.reason, EDGESEAL_INVALID_SUBJECT);
+	es_validator_free(v);
+
+	/* A prefix breaking the subject rule is refused at load. */
+	free(w.cfg.issuers[2].subject_prefix);
+	w.cfg.issuers[2].subject_prefix = strdup("m: ");
+	assert_null(es_validator_new(&w.cfg, err, sizeof(err)));
+	assert_non_null(strstr(err, "subject_prefix"));
+
+	free(w.cfg.issuers[2].subject_prefix);
+	w.cfg.issuers[2].subject_prefix = NULL;
+	free(ok);
+	free(squat);
+	free(a_ok);
+	free(a_squat);
+}
+
+/*
  * seals = 0 keeps verdicts but no seals: every hit is still a hit (no
  * signature check) and gets a seal of its own, valid for the same user.
  */
@@ -1269,6 +1313,7 @@ main(void)
 		cmocka_unit_test(test_success_fields),
 		cmocka_unit_test(test_cache_time_and_seal),
 		cmocka_unit_test(test_cache_without_seals),
+		cmocka_unit_test(test_subject_prefix),
 		cmocka_unit_test(test_cache_eviction),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_small_stack),
