@@ -402,7 +402,7 @@ seal_key(struct parse_ctx *c, const char *k, const char *v)
 	if (strcmp(k, "signing_kid") == 0)
 		return set_str(c, 31, k, v, &cfg->seal_signing_kid);
 	if (strcmp(k, "ttl") == 0) {
-		if (set_uint(c, 32, k, v, 1, 86400, &n) != 0)
+		if (set_uint(c, 32, k, v, 1, 300, &n) != 0)
 			return -1;
 		cfg->seal_ttl = (unsigned)n;
 		return 0;

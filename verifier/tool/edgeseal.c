@@ -100,11 +100,16 @@ parse_int(const char *s, long long min, long long max, long long *out)
 	return 0;
 }
 
-/* NAME=VALUE into a.claims; VALUE is JSON when it parses, else a string. */
+/*
+ * NAME=VALUE into a.claims; VALUE is JSON when it parses, else a string.
+ * JSON with a member twice is refused, not kept as a string: the seal
+ * format forbids duplicates, and which one wins would be a guess.
+ */
 static int
 add_claim(struct args *a, const char *arg)
 {
 	const char *eq = strchr(arg, '=');
+	json_error_t jerr;
 	json_t *value;
 	char *name;
 	int rc = -1;
@@ -115,7 +120,10 @@ add_claim(struct args *a, const char *arg)
 	if (name == NULL || json_object_get(a->claims, name) != NULL)
 		goto out;
 
-	value = json_loads(eq + 1, JSON_DECODE_ANY, NULL);
+	value = json_loads(eq + 1, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
+			   &jerr);
+	if (value == NULL && strstr(jerr.text, "duplicate") != NULL)
+		goto out;
 	if (value == NULL)
 		value = json_string(eq + 1);
 	/* set_new takes the value, or frees it when it fails. */

@@ -166,6 +166,8 @@ errors_name_their_line(void **state)
 		{ TAIL "[issuer a]\nissuer = y\n",
 		  "e.conf:5: issuer a defined twice (line 1)" },
 		{ "[issuer]\n" TAIL, "e.conf:1: issuer section needs one name" },
+		{ TAIL "ttl = 301\n", "e.conf:5: ttl: expected an integer in "
+		  "[1, 300]" },
 		{ TAIL "[issuer b]\nissuer = y\n",
 		  "e.conf:5: [issuer b]: user ids would mix with [issuer a]'s" },
 		{ "[issuer a]\nissuer = x\nsubject_prefix = s:\n"

@@ -116,6 +116,15 @@ def main():
     check(header == {"alg": "HS256", "typ": "edgeseal+jwt", "kid": "k1"},
           "the header is exactly alg, typ, kid")
     check(claims["exp"] - claims["iat"] == 60, "default ttl is 60 s")
+    rc, out, err = run("mint", "--keyset", ks, "--sub", "alice",
+                       "--claim", 'x={"a":1,"a":2}')
+    check(rc != 0 and out == "" and "--claim" in err,
+          "a --claim value with a duplicate member is refused")
+    rc, out, err = run("mint", "--keyset", ks, "--sub", "admin ")
+    check(rc == 1 and out == "" and "invalid_subject" in err,
+          "a subject ending in a space is refused")
+    rc, out, err = run("verify", "--keyset", ks, "--leeway", "301", token)
+    check(rc != 0 and out == "", "a leeway past 300 s is refused")
     try:
         jwt.decode(token, b"x" * 32, algorithms=["HS256"], audience="api")
         check(False, "PyJWT refuses the seal under another key")
