@@ -26,19 +26,25 @@ install(FILES "${CMAKE_CURRENT_SOURCE_DIR}/man/edgeseal-spoa.8"
 install(FILES "${CMAKE_CURRENT_SOURCE_DIR}/man/edgeseal-spoa.conf.5"
 	DESTINATION "${CMAKE_INSTALL_MANDIR}/man5")
 
-# The systemd unit, its paths rewritten for this prefix (the file in the
-# source tree names /usr/sbin and /etc, what a Debian package would use).
+# The systemd unit, its paths rewritten for the prefix it is installed
+# under (the file in the source tree names /usr/sbin and /etc, what a
+# Debian package would use). Written at install time, so that
+# `cmake --install --prefix P` gets P's paths, not the configured ones;
+# prefix /usr keeps /etc, as GNUInstallDirs does.
 set(es_unit_src "${CMAKE_CURRENT_SOURCE_DIR}/systemd/edgeseal-spoa.service")
+set(es_unit_out "${CMAKE_CURRENT_BINARY_DIR}/edgeseal-spoa.service")
 if(EXISTS "${es_unit_src}")
-	file(READ "${es_unit_src}" es_unit)
-	string(REPLACE "/usr/sbin/" "${CMAKE_INSTALL_FULL_SBINDIR}/"
-		es_unit "${es_unit}")
-	string(REPLACE "/etc/edgeseal" "${CMAKE_INSTALL_FULL_SYSCONFDIR}/edgeseal"
-		es_unit "${es_unit}")
-	file(WRITE "${CMAKE_CURRENT_BINARY_DIR}/edgeseal-spoa.service"
-		"${es_unit}")
-	set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
-		"${es_unit_src}")
-	install(FILES "${CMAKE_CURRENT_BINARY_DIR}/edgeseal-spoa.service"
-		DESTINATION "${CMAKE_INSTALL_PREFIX}/lib/systemd/system")
+	install(CODE "
+		set(es_prefix \"\${CMAKE_INSTALL_PREFIX}\")
+		set(es_etc \"\${es_prefix}/${CMAKE_INSTALL_SYSCONFDIR}\")
+		if(es_prefix STREQUAL \"/usr\")
+			set(es_etc /etc)
+		endif()
+		file(READ \"${es_unit_src}\" es_unit)
+		string(REPLACE /usr/sbin/ \"\${es_prefix}/${CMAKE_INSTALL_SBINDIR}/\"
+			es_unit \"\${es_unit}\")
+		string(REPLACE /etc/edgeseal \"\${es_etc}/edgeseal\"
+			es_unit \"\${es_unit}\")
+		file(WRITE \"${es_unit_out}\" \"\${es_unit}\")")
+	install(FILES "${es_unit_out}" DESTINATION lib/systemd/system)
 endif()

@@ -884,6 +884,48 @@ resolve_paths(struct es_config *cfg, const char *path)
 	return rc;
 }
 
+int
+es_config_warning(const struct es_config *cfg, unsigned i, char *buf,
+		  size_t len)
+{
+	unsigned n = 0;
+
+	for (unsigned k = 0; k < cfg->issuer_count; k++) {
+		const struct es_issuer_conf *is = &cfg->issuers[k];
+
+		if (is->audiences.count != 0 || n++ != i)
+			continue;
+		snprintf(buf, len, "[issuer %s]: no audiences: tokens %s "
+			 "issued for any client are accepted", is->name,
+			 is->issuer ? is->issuer : "");
+		return 0;
+	}
+	return -1;
+}
+
+static int
+same_str(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) ||
+	       (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+int
+es_config_needs_restart(const struct es_config *prev,
+			const struct es_config *next, const char **what)
+{
+	int same_listen = prev->listen_count == next->listen_count;
+
+	for (unsigned i = 0; same_listen && i < next->listen_count; i++)
+		same_listen = same_str(prev->listen[i], next->listen[i]);
+	*what = !same_listen ? "listen"
+		: prev->threads != next->threads ? "threads"
+		: !same_str(prev->user, next->user) ? "user"
+		: !same_str(prev->metrics, next->metrics) ? "metrics"
+		: NULL;
+	return *what != NULL;
+}
+
 struct es_config *
 es_config_parse(const char *path, char *err, size_t errlen)
 {

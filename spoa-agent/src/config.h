@@ -114,6 +114,22 @@ struct es_config *es_config_parse_string(const char *text, const char *name,
 void es_config_free(struct es_config *cfg);
 
 /*
+ * The i-th thing in a valid configuration that is allowed but probably
+ * not meant (an issuer without audiences), as one line in buf; 0 when
+ * there is one, -1 past the last. Pure: -t prints them, the agent logs
+ * them at start and on reload.
+ */
+int es_config_warning(const struct es_config *cfg, unsigned i, char *buf,
+		      size_t len);
+
+/*
+ * 1 when next changes a setting that only a restart applies (listen,
+ * threads, user, metrics), naming the first in *what.
+ */
+int es_config_needs_restart(const struct es_config *prev,
+			    const struct es_config *next, const char **what);
+
+/*
  * May a file described by st be trusted as configuration or key material
  * by a process running as self? Returns NULL when it may, or why not: not
  * a regular file, writable by group or others, owned by neither root nor

@@ -159,6 +159,20 @@ print_loaded(const char *path, const struct es_snapshot *s)
 	printf("user %s\n", cfg->user ? cfg->user : "(unchanged)");
 	es_validator_describe(s->validator, desc, sizeof(desc));
 	print_items(desc);
+	for (unsigned i = 0;
+	     es_config_warning(cfg, i, desc, sizeof(desc)) == 0; i++)
+		fprintf(stderr, "%s: warning: %s\n", path, desc);
+}
+
+/* What the configuration allows but probably does not mean, at warn. */
+static void
+log_warnings(const struct es_config *cfg)
+{
+	char line[512];
+
+	for (unsigned i = 0;
+	     es_config_warning(cfg, i, line, sizeof(line)) == 0; i++)
+		es_log_msg(ES_LOG_WARN, "config_warning", 0, "%s", line);
 }
 
 /* -t: parse and load everything as the agent would, report, exit. */
@@ -250,6 +264,7 @@ on_reload(struct ev_loop *loop, ev_signal *sig, int revents)
 	char err[512];
 	struct es_snapshot *s;
 	struct es_logline l;
+	const char *what;
 
 	notify_reloading();
 	s = es_snapshot_build(a->path, err, sizeof(err));
@@ -264,6 +279,11 @@ on_reload(struct ev_loop *loop, ev_signal *sig, int revents)
 		return;
 	}
 	es_log_init(s->cfg->log_level, s->cfg->log_format, !a->foreground);
+	if (es_config_needs_restart(a->boot, s->cfg, &what))
+		es_log_msg(ES_LOG_WARN, "restart_needed", 0, "%s changed: "
+			   "listen, threads, user and metrics change only "
+			   "on restart; the rest is reloaded", what);
+	log_warnings(s->cfg);
 	es_snapshot_publish(s);
 	es_metrics_reload(true);
 
@@ -338,6 +358,7 @@ boot(struct agent *a)
 	if (s == NULL)
 		goto fail;
 	es_log_init(s->cfg->log_level, s->cfg->log_format, false);
+	log_warnings(s->cfg);
 	es_snapshot_publish(s);
 	if (a->boot->user != NULL)
 		es_log_msg(ES_LOG_INFO, "privileges", 0, "running as %s "

@@ -236,12 +236,46 @@ file_errors(void **state)
 	unlink(path);
 }
 
+/* -t and the logs point out an issuer that checks no audience. */
+static void
+warnings_and_restart(void **state)
+{
+	char err[256], line[256];
+	struct es_config *a = es_config_parse_string(
+		"[agent]\nlisten = 127.0.0.1:1\n"
+		"[issuer open]\nissuer = https://o/\n"
+		"[issuer shut]\nissuer = https://s/\naudiences = api\n"
+		"subject_prefix = s:\n"
+		"[seal]\nkeyset = /k\n", "w.conf", err, sizeof(err));
+	struct es_config *b = es_config_parse_string(
+		"[agent]\nlisten = 127.0.0.1:2\n"
+		"[issuer a]\nissuer = x\naudiences = api\n"
+		"[seal]\nkeyset = /k\n", "w.conf", err, sizeof(err));
+	const char *what = NULL;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(es_config_warning(a, 0, line, sizeof(line)), 0);
+	assert_non_null(strstr(line, "[issuer open]: no audiences"));
+	assert_int_equal(es_config_warning(a, 1, line, sizeof(line)), -1);
+	assert_int_equal(es_config_warning(b, 0, line, sizeof(line)), -1);
+
+	assert_int_equal(es_config_needs_restart(a, a, &what), 0);
+	assert_null(what);
+	assert_int_equal(es_config_needs_restart(a, b, &what), 1);
+	assert_string_equal(what, "listen");
+	es_config_free(a);
+	es_config_free(b);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(parses_design_example),
 		cmocka_unit_test(defaults),
+		cmocka_unit_test(warnings_and_restart),
 		cmocka_unit_test(errors_name_their_line),
 		cmocka_unit_test(long_line_is_an_error),
 		cmocka_unit_test(file_errors),

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install libedgeseal into a temporary prefix, then build and run a small
-# consumer that finds it through pkg-config alone.
+# consumer that finds it through pkg-config alone; then install everything
+# under a prefix chosen at install time and check the systemd unit.
 #
 # Usage: install_test.sh CMAKE BUILD_DIR CC SANITIZE
 # SANITIZE is the build's -fsanitize list: the consumer is compiled with the
@@ -42,3 +43,12 @@ PKG_CONFIG_PATH="$libdir/pkgconfig" \
 	sh -c "\"$cc\" $flags -o \"$prefix/consumer\" \"$prefix/consumer.c\" \
 	\$(pkg-config --cflags --libs edgeseal)"
 LD_LIBRARY_PATH="$libdir" "$prefix/consumer"
+
+# The whole install under another prefix, given only at install time: the
+# systemd unit lands under it and names its own sbin and etc.
+unit=$prefix/dest/opt/es/lib/systemd/system/edgeseal-spoa.service
+DESTDIR=$prefix/dest "$cmake" --install "$build" --prefix /opt/es >/dev/null
+if [ -f "$build/spoa-agent/edgeseal-spoa" ]; then
+	grep -q '^ExecStart=/opt/es/sbin/edgeseal-spoa -d -f /opt/es/etc/edgeseal/edgeseal-spoa.conf$' "$unit"
+	! grep -q /usr/ "$unit"
+fi
