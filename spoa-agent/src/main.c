@@ -122,6 +122,33 @@ drop_privileges(const char *user, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Unix sockets are created 0660 by root; once the agent runs as user,
+ * they belong to that user and its group, so HAProxy connects when its
+ * user is in that group (usermod -aG edgeseal haproxy).
+ */
+static int
+hand_sockets_to(const struct es_config *cfg, const char *user, char *err,
+		size_t errlen)
+{
+	struct passwd *pw = getpwnam(user);
+
+	if (pw == NULL || geteuid() != 0)
+		return 0;	/* drop_privileges() says why, or no drop */
+	for (unsigned i = 0; i < cfg->listen_count; i++) {
+		const char *path = cfg->listen[i];
+
+		if (strncmp(path, "unix:", 5) != 0)
+			continue;
+		if (chown(path + 5, pw->pw_uid, pw->pw_gid) != 0) {
+			snprintf(err, errlen, "%s: chown to %s: %s", path,
+				 user, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Load keys as the user that will run, so ownership checks agree. */
 static int
 check_as_user(const struct es_config *cfg, char *err, size_t errlen)
@@ -351,7 +378,8 @@ boot(struct agent *a)
 	if (open_listeners(a, a->boot) != 0)
 		return NULL;
 	if (a->boot->user != NULL &&
-	    drop_privileges(a->boot->user, err, sizeof(err)) != 0)
+	    (hand_sockets_to(a->boot, a->boot->user, err, sizeof(err)) != 0 ||
+	     drop_privileges(a->boot->user, err, sizeof(err)) != 0))
 		goto fail;
 
 	s = es_snapshot_build(a->path, err, sizeof(err));

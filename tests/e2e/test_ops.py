@@ -446,6 +446,13 @@ class Privileges(harness.StackTest):
         self.assertEqual(gids, [str(nobody.pw_gid)] * 4, status)
         self.assertNotIn("0", groups.split())
 
+        # The socket is handed to nobody, so HAProxy's user can be let in
+        # through nobody's group; still 0660, never world-connectable.
+        sock = os.stat(agent.sock)
+        self.assertEqual((sock.st_uid, sock.st_gid),
+                         (nobody.pw_uid, nobody.pw_gid))
+        self.assertEqual(sock.st_mode & 0o777, 0o660)
+
         # Still serving, and a reload re-reads every key as nobody.
         s, r2 = spop_session(agent.sock)
         s.sendall(spopwire.notify(1, 1, "Bearer " + st.idp.token()))
