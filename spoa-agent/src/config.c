@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -755,6 +756,63 @@ es_file_untrusted(const struct stat *st, uid_t self, int secret)
 	return NULL;
 }
 
+/* The folders above path, each: NULL or why one is not trustworthy. */
+static const char *
+folders_untrusted(const char *path, uid_t self, char *buf, size_t len)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	char *slash;
+
+	if (strlen(path) >= sizeof(dir) || path[0] != '/')
+		return "not an absolute path";
+	strcpy(dir, path);
+	while ((slash = strrchr(dir, '/')) != NULL) {
+		slash[slash == dir ? 1 : 0] = '\0';
+		if (stat(dir, &st) != 0) {
+			snprintf(buf, len, "folder %s: %s", dir,
+				 strerror(errno));
+			return buf;
+		}
+		if (st.st_uid != 0 && st.st_uid != self) {
+			snprintf(buf, len, "folder %s belongs to another user",
+				 dir);
+			return buf;
+		}
+		if ((st.st_mode & 022) != 0 && (st.st_mode & S_ISVTX) == 0) {
+			snprintf(buf, len, "folder %s is writable by group or "
+				 "others", dir);
+			return buf;
+		}
+		if (slash == dir)
+			break;
+	}
+	return NULL;
+}
+
+const char *
+es_path_untrusted(const char *path, uid_t self, char *buf, size_t len)
+{
+	char real[PATH_MAX];
+	struct stat st;
+	const char *why;
+
+	if (lstat(path, &st) != 0) {
+		snprintf(buf, len, "%s", strerror(errno));
+		return buf;
+	}
+	if (S_ISLNK(st.st_mode) && st.st_uid != 0 && st.st_uid != self)
+		return "a symbolic link owned by another user";
+	why = path[0] == '/' ? folders_untrusted(path, self, buf, len) : NULL;
+	if (why == NULL && realpath(path, real) == NULL) {
+		snprintf(buf, len, "%s", strerror(errno));
+		return buf;
+	}
+	if (why == NULL && strcmp(real, path) != 0)
+		why = folders_untrusted(real, self, buf, len);
+	return why;
+}
+
 /*
  * Open the configuration for reading, refusing what anyone but root or us
  * could have written. O_NONBLOCK: a FIFO named by mistake must not hang
@@ -765,6 +823,7 @@ open_trusted(const char *path, char *err, size_t errlen)
 {
 	struct stat st;
 	const char *why;
+	char buf[PATH_MAX + 64];
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 
 	if (fd < 0) {
@@ -773,6 +832,8 @@ open_trusted(const char *path, char *err, size_t errlen)
 	}
 	why = fstat(fd, &st) != 0 ? strerror(errno)
 				  : es_file_untrusted(&st, geteuid(), 0);
+	if (why == NULL)
+		why = es_path_untrusted(path, geteuid(), buf, sizeof(buf));
 	if (why != NULL) {
 		snprintf(err, errlen, "%s:0: %s", path, why);
 		close(fd);

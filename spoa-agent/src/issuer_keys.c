@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +88,7 @@ static int
 file_acceptable(int fd, const char *path, int secret, size_t *size,
 		char *err, size_t errlen)
 {
+	char buf[PATH_MAX + 64];
 	struct stat st;
 	const char *why;
 
@@ -96,6 +98,8 @@ file_acceptable(int fd, const char *path, int secret, size_t *size,
 	}
 	/* Public keys too: whoever can write one can add an IdP key. */
 	why = es_file_untrusted(&st, geteuid(), secret);
+	if (why == NULL)
+		why = es_path_untrusted(path, geteuid(), buf, sizeof(buf));
 	if (why != NULL) {
 		set_err(err, errlen, path, "%s", why);
 		return 0;

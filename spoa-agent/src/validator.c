@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 #include <time.h>
 
@@ -344,10 +345,20 @@ seal_init(struct es_validator *v, const struct es_config *cfg, char *err,
 	  size_t errlen)
 {
 	char why[512];
+	const char *bad;
 	int line = cfg->seal_keyset.line;
 
 	if (cfg->seal_keyset.path == NULL) {
 		cfg_err(err, errlen, cfg->file, line, "[seal] keyset missing");
+		return -1;
+	}
+
+	/* libedgeseal checks the file; the agent also its folders. */
+	bad = es_path_untrusted(cfg->seal_keyset.path, geteuid(), why,
+				sizeof(why));
+	if (bad != NULL) {
+		cfg_err(err, errlen, cfg->file, line, "%s: %s",
+			cfg->seal_keyset.path, bad);
 		return -1;
 	}
 	v->seal_keys = edgeseal_keyset_load(cfg->seal_keyset.path, why,

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -236,6 +237,60 @@ file_errors(void **state)
 	unlink(path);
 }
 
+/*
+ * A trusted file in a folder others may write can be swapped, or replaced
+ * by a link to another file (red team: a 0777 key folder let "nobody"
+ * point an issuer at another IdP's keys). Sticky folders such as /tmp
+ * are fine; so is a link belonging to root or us.
+ */
+static void
+path_trust(void **state)
+{
+	char dir[] = "/tmp/es-path-XXXXXX", sub[64], file[96], link[96];
+	char buf[512];
+	const char *why;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(sub, sizeof(sub), "%s/keys", dir);
+	snprintf(file, sizeof(file), "%s/jwks.json", sub);
+	snprintf(link, sizeof(link), "%s/link.json", dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	f = fopen(file, "w");
+	assert_non_null(f);
+	fputs("{}", f);
+	fclose(f);
+	assert_int_equal(symlink(file, link), 0);
+
+	assert_null(es_path_untrusted(file, geteuid(), buf, sizeof(buf)));
+	assert_null(es_path_untrusted(link, geteuid(), buf, sizeof(buf)));
+
+	/* World-writable, not sticky: refused, through the link too. */
+	assert_int_equal(chmod(sub, 0777), 0);
+	why = es_path_untrusted(file, geteuid(), buf, sizeof(buf));
+	assert_non_null(why);
+	assert_non_null(strstr(why, "writable by group or others"));
+	assert_non_null(es_path_untrusted(link, geteuid(), buf, sizeof(buf)));
+
+	/* Sticky, as /tmp: others cannot replace our file. */
+	assert_int_equal(chmod(sub, 01777), 0);
+	assert_null(es_path_untrusted(file, geteuid(), buf, sizeof(buf)));
+
+	/* A link someone else owns, when we are root and can make one. */
+	if (geteuid() == 0) {
+		assert_int_equal(lchown(link, 65534, 65534), 0);
+		why = es_path_untrusted(link, 0, buf, sizeof(buf));
+		assert_non_null(why);
+		assert_non_null(strstr(why, "symbolic link"));
+	}
+
+	unlink(link);
+	unlink(file);
+	rmdir(sub);
+	rmdir(dir);
+}
+
 /* -t and the logs point out an issuer that checks no audience. */
 static void
 warnings_and_restart(void **state)
@@ -279,6 +334,7 @@ main(void)
 		cmocka_unit_test(errors_name_their_line),
 		cmocka_unit_test(long_line_is_an_error),
 		cmocka_unit_test(file_errors),
+		cmocka_unit_test(path_trust),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
