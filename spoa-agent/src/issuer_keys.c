@@ -285,6 +285,27 @@ pkey_fits(EVP_PKEY *pkey, enum es_alg alg)
 	return ok ? NULL : "public key check failed";
 }
 
+/*
+ * Name the key in slot k (its alg and material set), prepare its verify
+ * context and count it in; on failure the slot is released and not
+ * counted.
+ */
+static int
+commit_key(struct es_keyring *kr, struct es_key *k, const char *kid,
+	   const char *path, char *err, size_t errlen)
+{
+	k->kid_len = strlen(kid);
+	memcpy(k->kid, kid, k->kid_len + 1);
+	if (es_sig_prepare(k) != 0) {
+		set_err(err, errlen, path, "kid %.64s: OpenSSL cannot verify "
+			"with this key", kid);
+		key_release(k);
+		return -1;
+	}
+	kr->count++;
+	return 0;
+}
+
 /* Append a public key; takes ownership of pkey in every case. */
 static int
 add_pkey(struct es_keyring *kr, const char *kid, enum es_alg alg,
@@ -308,18 +329,11 @@ add_pkey(struct es_keyring *kr, const char *kid, enum es_alg alg,
 		set_err(err, errlen, path, "out of memory");
 		goto fail;
 	}
-	k->kid_len = strlen(kid);
-	memcpy(k->kid, kid, k->kid_len + 1);
 	k->alg = alg;
 	k->pkey = pkey;
 	pkey = NULL;
-	if (es_sig_prepare(k) != 0) {
-		set_err(err, errlen, path, "kid %.64s: OpenSSL cannot verify "
-			"with this key", kid);
-		key_release(k);
+	if (commit_key(kr, k, kid, path, err, errlen) != 0)
 		goto fail;
-	}
-	kr->count++;
 	return 0;
 fail:
 	EVP_PKEY_free(pkey);
@@ -392,19 +406,12 @@ es_keyring_add_hmac_file(struct es_keyring *kr, const char *kid,
 		set_err(err, errlen, path, "out of memory");
 		goto out;
 	}
-	k->kid_len = strlen(kid);
-	memcpy(k->kid, kid, k->kid_len + 1);
 	k->alg = alg;
 	k->secret = secret;
 	k->secret_len = len;
 	secret = NULL;
-	if (es_sig_prepare(k) != 0) {
-		set_err(err, errlen, path, "kid %.64s: OpenSSL cannot MAC "
-			"with this key", kid);
-		key_release(k);
+	if (commit_key(kr, k, kid, path, err, errlen) != 0)
 		goto out;
-	}
-	kr->count++;
 	rc = 0;
 out:
 	if (secret != NULL) {
