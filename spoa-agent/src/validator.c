@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/sha.h>
@@ -188,7 +188,8 @@ issuer_settings(struct issuer *is, const struct es_issuer_conf *ic,
 				  is->subject_prefix_len)) {
 		cfg_err(err, errlen, file, ic->line, "issuer %s: "
 			"subject_prefix may not hold control characters or "
-			"commas, or start or end with a space", is->name);
+			"commas, or start or end with a space",
+			ic->name ? ic->name : "");
 		return -1;
 	}
 	if (is->name == NULL || is->iss == NULL || is->subject_claim == NULL ||
