@@ -124,6 +124,24 @@ es_listener_unlink(const char *addr)
 	}
 }
 
+/*
+ * bind() a unix socket whose node is created 0660 by the umask, with our
+ * effective group (main.c sets the agent user's before binding): a chmod
+ * or chown by name afterwards would follow a symbolic link swapped in
+ * meanwhile.
+ */
+static int
+bind_0660(int fd, const struct sockaddr_un *sun)
+{
+	mode_t old = umask(0117);
+	int rc = bind(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	int saved = errno;
+
+	umask(old);
+	errno = saved;
+	return rc;
+}
+
 static int
 open_unix(const char *path, char *err, size_t errlen)
 {
@@ -150,9 +168,7 @@ open_unix(const char *path, char *err, size_t errlen)
 	}
 
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 ||
-	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
-	    chmod(path, 0660) != 0 || listen(fd, BACKLOG) != 0 ||
+	if (fd < 0 || bind_0660(fd, &sun) != 0 || listen(fd, BACKLOG) != 0 ||
 	    unix_remember(path) != 0) {
 		snprintf(err, errlen, "unix:%s: %s", path, strerror(errno));
 		goto out;

@@ -122,33 +122,6 @@ drop_privileges(const char *user, char *err, size_t errlen)
 	return 0;
 }
 
-/*
- * Unix sockets are created 0660 by root; once the agent runs as user,
- * they belong to that user and its group, so HAProxy connects when its
- * user is in that group (usermod -aG edgeseal haproxy).
- */
-static int
-hand_sockets_to(const struct es_config *cfg, const char *user, char *err,
-		size_t errlen)
-{
-	struct passwd *pw = getpwnam(user);
-
-	if (pw == NULL || geteuid() != 0)
-		return 0;	/* drop_privileges() says why, or no drop */
-	for (unsigned i = 0; i < cfg->listen_count; i++) {
-		const char *path = cfg->listen[i];
-
-		if (strncmp(path, "unix:", 5) != 0)
-			continue;
-		if (chown(path + 5, pw->pw_uid, pw->pw_gid) != 0) {
-			snprintf(err, errlen, "%s: chown to %s: %s", path,
-				 user, strerror(errno));
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /* Load keys as the user that will run, so ownership checks agree. */
 static int
 check_as_user(const struct es_config *cfg, char *err, size_t errlen)
@@ -254,6 +227,35 @@ open_listeners(struct agent *a, const struct es_config *cfg)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Open the listeners; with user set (and started as root), with the
+ * user's group as the effective one, so unix sockets are created
+ * root:<group> 0660 and HAProxy's user gets in by joining that group
+ * (usermod -aG edgeseal haproxy). Nothing is changed by name after the
+ * bind.
+ */
+static int
+open_listeners_as(struct agent *a, const char *user)
+{
+	struct passwd *pw = user != NULL && geteuid() == 0 ? getpwnam(user)
+							   : NULL;
+	gid_t saved = getegid();
+	int rc;
+
+	if (pw != NULL && setegid(pw->pw_gid) != 0) {
+		es_log_msg(ES_LOG_ERROR, "listen", 0, "user %s: setegid: %s",
+			   user, strerror(errno));
+		return -1;
+	}
+	rc = open_listeners(a, a->boot);
+	if (pw != NULL && setegid(saved) != 0) {
+		es_log_msg(ES_LOG_ERROR, "listen", 0, "setegid back: %s",
+			   strerror(errno));
+		return -1;
+	}
+	return rc;
 }
 
 /* Close the sockets; unix socket files we bound go too (best effort:
@@ -375,11 +377,10 @@ boot(struct agent *a)
 	if (a->boot == NULL)
 		goto fail;
 	es_log_init(a->boot->log_level, a->boot->log_format, false);
-	if (open_listeners(a, a->boot) != 0)
+	if (open_listeners_as(a, a->boot->user) != 0)
 		return NULL;
 	if (a->boot->user != NULL &&
-	    (hand_sockets_to(a->boot, a->boot->user, err, sizeof(err)) != 0 ||
-	     drop_privileges(a->boot->user, err, sizeof(err)) != 0))
+	    drop_privileges(a->boot->user, err, sizeof(err)) != 0)
 		goto fail;
 
 	s = es_snapshot_build(a->path, err, sizeof(err));

@@ -446,11 +446,11 @@ class Privileges(harness.StackTest):
         self.assertEqual(gids, [str(nobody.pw_gid)] * 4, status)
         self.assertNotIn("0", groups.split())
 
-        # The socket is handed to nobody, so HAProxy's user can be let in
-        # through nobody's group; still 0660, never world-connectable.
-        sock = os.stat(agent.sock)
-        self.assertEqual((sock.st_uid, sock.st_gid),
-                         (nobody.pw_uid, nobody.pw_gid))
+        # The socket is created in nobody's group (HAProxy's user gets in
+        # by joining it), 0660, and stays root's: nothing is chowned or
+        # chmodded by name, which a swapped-in symlink would redirect.
+        sock = os.lstat(agent.sock)
+        self.assertEqual((sock.st_uid, sock.st_gid), (0, nobody.pw_gid))
         self.assertEqual(sock.st_mode & 0o777, 0o660)
 
         # Still serving, and a reload re-reads every key as nobody.

@@ -70,8 +70,17 @@ open_each_form(void **state)
 	close(fd);
 
 	/* The stale socket is replaced; a regular file is not touched. */
-	fd = es_listener_open(addr, err, sizeof(err));
+	{
+		/* 0660 from bind itself whatever the umask, which it leaves
+		 * as it was. */
+		mode_t old = umask(0);
+
+		fd = es_listener_open(addr, err, sizeof(err));
+		assert_int_equal(umask(old), 0);
+	}
 	assert_true(fd >= 0);
+	assert_int_equal(lstat(addr + 5, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0660);
 	close(fd);
 	unlink(addr + 5);
 	close(creat(addr + 5, 0600));
