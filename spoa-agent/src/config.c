@@ -756,61 +756,112 @@ es_file_untrusted(const struct stat *st, uid_t self, int secret)
 	return NULL;
 }
 
-/* The folders above path, each: NULL or why one is not trustworthy. */
-static const char *
-folders_untrusted(const char *path, uid_t self, char *buf, size_t len)
-{
-	char dir[PATH_MAX];
-	struct stat st;
-	char *slash;
+#define LINK_HOPS_MAX 40	/* as the kernel's ELOOP limit */
 
-	if (strlen(path) >= sizeof(dir) || path[0] != '/')
-		return "not an absolute path";
-	strcpy(dir, path);
-	while ((slash = strrchr(dir, '/')) != NULL) {
-		slash[slash == dir ? 1 : 0] = '\0';
-		if (stat(dir, &st) != 0) {
-			snprintf(buf, len, "folder %s: %s", dir,
-				 strerror(errno));
-			return buf;
-		}
-		if (st.st_uid != 0 && st.st_uid != self) {
-			snprintf(buf, len, "folder %s belongs to another user",
-				 dir);
-			return buf;
-		}
-		if ((st.st_mode & 022) != 0 && (st.st_mode & S_ISVTX) == 0) {
-			snprintf(buf, len, "folder %s is writable by group or "
-				 "others", dir);
-			return buf;
-		}
-		if (slash == dir)
-			break;
-	}
-	return NULL;
+/* A folder on the way to a trusted file: root's or ours, and writable by
+ * no one else unless sticky (/tmp). */
+static const char *
+folder_untrusted(const char *dir, uid_t self, char *buf, size_t len)
+{
+	struct stat st;
+
+	if (stat(dir, &st) != 0)
+		snprintf(buf, len, "folder %s: %s", dir, strerror(errno));
+	else if (!S_ISDIR(st.st_mode))
+		snprintf(buf, len, "%s is not a folder", dir);
+	else if (st.st_uid != 0 && st.st_uid != self)
+		snprintf(buf, len, "folder %s belongs to another user", dir);
+	else if ((st.st_mode & 022) != 0 && (st.st_mode & S_ISVTX) == 0)
+		snprintf(buf, len, "folder %s is writable by group or others",
+			 dir);
+	else
+		return NULL;
+	return buf;
 }
 
+/* dst = a "/" b, or just b when it is absolute; -1 when too long. */
+static int
+join(char *dst, size_t cap, const char *a, const char *b)
+{
+	int n = b[0] == '/' ? snprintf(dst, cap, "%s", b)
+	      : snprintf(dst, cap, "%s%s%s", a,
+			 a[0] != '\0' && a[strlen(a) - 1] != '/' ? "/" : "",
+			 b);
+
+	return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+/*
+ * Walk path as the kernel would, one name at a time: every folder passed
+ * through is checked, and every symbolic link met (not only the last) must
+ * be root's or ours, or its owner could point it elsewhere at any time.
+ */
 const char *
 es_path_untrusted(const char *path, uid_t self, char *buf, size_t len)
 {
-	char real[PATH_MAX];
+	char done[PATH_MAX] = "/", todo[PATH_MAX], link[PATH_MAX];
+	char name[PATH_MAX], next[PATH_MAX];
+	unsigned hops = 0;
 	struct stat st;
-	const char *why;
 
-	if (lstat(path, &st) != 0) {
-		snprintf(buf, len, "%s", strerror(errno));
+	if (path[0] != '/' && getcwd(link, sizeof(link)) == NULL)
+		return "cannot name the current folder";
+	if (join(todo, sizeof(todo), path[0] == '/' ? "" : link, path) != 0)
+		return "path too long";
+	if (folder_untrusted("/", self, buf, len) != NULL)
 		return buf;
+
+	while (todo[0] != '\0') {
+		char *p = todo, *slash;
+		ssize_t n;
+
+		while (*p == '/')
+			p++;
+		slash = strchr(p, '/');
+		if (slash != NULL) {
+			*slash++ = '\0';
+			while (*slash == '/')
+				slash++;
+		}
+		snprintf(name, sizeof(name), "%s", p);
+		memmove(todo, slash ? slash : "", strlen(slash ? slash : "") + 1);
+		if (name[0] == '\0' || strcmp(name, ".") == 0)
+			continue;
+		if (strcmp(name, "..") == 0) {
+			char *last = strrchr(done, '/');
+
+			last[last == done ? 1 : 0] = '\0';
+			continue;
+		}
+		if (join(next, sizeof(next), done, name) != 0)
+			return "path too long";
+		if (lstat(next, &st) != 0) {
+			snprintf(buf, len, "%s: %s", next, strerror(errno));
+			return buf;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			if (st.st_uid != 0 && st.st_uid != self) {
+				snprintf(buf, len, "symbolic link %s belongs to "
+					 "another user", next);
+				return buf;
+			}
+			n = readlink(next, link, sizeof(link) - 1);
+			if (n < 0 || ++hops > LINK_HOPS_MAX)
+				return "cannot follow its symbolic links";
+			link[n] = '\0';
+			if (link[0] == '/')
+				strcpy(done, "/");
+			if (join(name, sizeof(name), link, todo) != 0)
+				return "path too long";
+			strcpy(todo, name);
+			continue;
+		}
+		strcpy(done, next);
+		if (todo[0] != '\0' && strspn(todo, "/") != strlen(todo) &&
+		    folder_untrusted(done, self, buf, len) != NULL)
+			return buf;
 	}
-	if (S_ISLNK(st.st_mode) && st.st_uid != 0 && st.st_uid != self)
-		return "a symbolic link owned by another user";
-	why = path[0] == '/' ? folders_untrusted(path, self, buf, len) : NULL;
-	if (why == NULL && realpath(path, real) == NULL) {
-		snprintf(buf, len, "%s", strerror(errno));
-		return buf;
-	}
-	if (why == NULL && strcmp(real, path) != 0)
-		why = folders_untrusted(real, self, buf, len);
-	return why;
+	return NULL;
 }
 
 /*

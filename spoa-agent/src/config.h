@@ -139,11 +139,12 @@ int es_config_needs_restart(const struct es_config *prev,
 const char *es_file_untrusted(const struct stat *st, uid_t self, int secret);
 
 /*
- * May the path to a trusted file be trusted? A symbolic link at path must
- * belong to root or self, and every folder above path and above the file
- * it resolves to must belong to root or self and be writable by no one
- * else unless sticky (/tmp): otherwise another user could swap the file
- * or the link. Returns NULL, or why not (in buf, of len bytes).
+ * May the path to a trusted file be trusted? Walked as the kernel would:
+ * every symbolic link met must belong to root or self, and every folder
+ * passed through must belong to root or self and be writable by no one
+ * else unless sticky (/tmp); otherwise another user could swap the file
+ * or point a link elsewhere. Returns NULL, or why not (maybe in buf, of
+ * len bytes).
  */
 const char *es_path_untrusted(const char *path, uid_t self, char *buf,
 			      size_t len);

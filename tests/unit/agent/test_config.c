@@ -247,7 +247,7 @@ static void
 path_trust(void **state)
 {
 	char dir[] = "/tmp/es-path-XXXXXX", sub[64], file[96], link[96];
-	char buf[512];
+	char dlink[96], chain[160], buf[512];
 	const char *why;
 	FILE *f;
 
@@ -277,14 +277,43 @@ path_trust(void **state)
 	assert_int_equal(chmod(sub, 01777), 0);
 	assert_null(es_path_untrusted(file, geteuid(), buf, sizeof(buf)));
 
-	/* A link someone else owns, when we are root and can make one. */
+	/* Relative, with "..", through a Kubernetes-style "..data" link. */
+	snprintf(dlink, sizeof(dlink), "%s/..data", dir);
+	assert_int_equal(symlink("keys", dlink), 0);
+	snprintf(chain, sizeof(chain), "%s/..data/../keys//jwks.json", dir);
+	assert_null(es_path_untrusted(chain, geteuid(), buf, sizeof(buf)));
+	assert_int_equal(chdir(dir), 0);
+	assert_null(es_path_untrusted("..data/jwks.json", geteuid(), buf,
+				      sizeof(buf)));
+	assert_int_equal(chdir("/"), 0);
+
+	/*
+	 * Links someone else owns, when we are root and can make them: the
+	 * last one, one in the middle of a chain, and a folder link.
+	 */
 	if (geteuid() == 0) {
+		snprintf(chain, sizeof(chain), "%s/chain.json", dir);
+		assert_int_equal(symlink(link, chain), 0);
+		assert_null(es_path_untrusted(chain, 0, buf, sizeof(buf)));
+
 		assert_int_equal(lchown(link, 65534, 65534), 0);
 		why = es_path_untrusted(link, 0, buf, sizeof(buf));
 		assert_non_null(why);
 		assert_non_null(strstr(why, "symbolic link"));
+		why = es_path_untrusted(chain, 0, buf, sizeof(buf));
+		assert_non_null(why);
+		assert_non_null(strstr(why, "link.json belongs to another"));
+
+		assert_int_equal(lchown(dlink, 65534, 65534), 0);
+		snprintf(chain, sizeof(chain), "%s/..data/jwks.json", dir);
+		why = es_path_untrusted(chain, 0, buf, sizeof(buf));
+		assert_non_null(why);
+		assert_non_null(strstr(why, "..data belongs to another"));
+		snprintf(chain, sizeof(chain), "%s/chain.json", dir);
+		unlink(chain);
 	}
 
+	unlink(dlink);
 	unlink(link);
 	unlink(file);
 	rmdir(sub);
