@@ -620,11 +620,12 @@ shared_cache_file(struct parse_ctx *c, unsigned i)
 
 /*
  * Two issuers can both vouch for a user named "alice", and services would
- * see one user. So at most one issuer may leave subject_prefix unset;
- * others set their own ("social:"), or set it empty on purpose to share
- * user ids. Non-empty prefixes may not overlap ("s:" beside "s:x:" would
- * let the first name the second's users); validator.c also refuses an
- * unprefixed issuer's subject that starts with another's prefix.
+ * see one user. So at most one issuer may be without a prefix, unless
+ * every issuer without one sets subject_prefix empty, which shares user
+ * ids on purpose; the others set their own ("social:"). Non-empty
+ * prefixes may not overlap ("s:" beside "s:x:" would let the first name
+ * the second's users); validator.c also refuses an unprefixed issuer's
+ * subject that starts with another's prefix.
  */
 static void
 subject_namespace(struct parse_ctx *c, unsigned i)
@@ -636,7 +637,10 @@ subject_namespace(struct parse_ctx *c, unsigned i)
 		const struct es_issuer_conf *o = &c->cfg->issuers[j];
 		size_t n;
 
-		if (p == NULL && o->subject_prefix == NULL) {
+		/* Sharing is explicit: both set empty, not one left unset. */
+		if ((p == NULL || p[0] == '\0') &&
+		    (o->subject_prefix == NULL || o->subject_prefix[0] == '\0') &&
+		    (p == NULL || o->subject_prefix == NULL)) {
 			fail(c, "[issuer %s]: user ids would mix with [issuer "
 			     "%s]'s: give one a subject_prefix (e.g. "
 			     "\"%.32s:\"), or set subject_prefix empty on "

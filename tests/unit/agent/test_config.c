@@ -171,6 +171,8 @@ errors_name_their_line(void **state)
 		  "[1, 300]" },
 		{ TAIL "[issuer b]\nissuer = y\n",
 		  "e.conf:5: [issuer b]: user ids would mix with [issuer a]'s" },
+		{ TAIL "[issuer b]\nissuer = y\nsubject_prefix =\n",
+		  "e.conf:5: [issuer b]: user ids would mix with [issuer a]'s" },
 		{ "[issuer a]\nissuer = x\nsubject_prefix = s:\n"
 		  "[issuer b]\nissuer = y\nsubject_prefix = s:x:\n"
 		  "[seal]\nkeyset = /k\n",
