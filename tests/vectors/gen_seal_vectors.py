@@ -229,6 +229,10 @@ def main():
         "invalid_subject")
     vec("claims: sub with a leading space", seal(body=claims(sub=" admin")),
         "invalid_subject")
+    vec("claims: sub with a trailing no-break space",
+        seal(body=claims(sub="admin\u00a0")), "invalid_subject")
+    vec("claims: sub with a C1 control (NEL)",
+        seal(body=claims(sub="ad\u0085min")), "invalid_subject")
     vec("time: iat ahead by leeway + 1", good, "iat_in_future",
         now=NOW - 6, options=opts)
     vec("time: nbf ahead by leeway + 1",

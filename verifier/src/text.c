@@ -53,29 +53,63 @@ edgeseal__utf8_ok(const char *s, size_t n)
 	return 1;
 }
 
+/* The code point of the well-formed UTF-8 sequence of len bytes at s. */
+static uint32_t
+code_point(const unsigned char *s, size_t len)
+{
+	static const unsigned char lead_mask[] = { 0, 0x7f, 0x1f, 0x0f, 0x07 };
+	uint32_t cp = s[0] & lead_mask[len];
+
+	for (size_t i = 1; i < len; i++)
+		cp = cp << 6 | (s[i] & 0x3f);
+	return cp;
+}
+
+/*
+ * What a trim may take off the end of a string: Unicode White_Space
+ * (Python's strip(), .NET's Trim()) and the invisible zero-width marks.
+ */
+static int
+trimmable(uint32_t cp)
+{
+	return cp == 0x20 || cp == 0x85 || cp == 0xa0 || cp == 0x1680 ||
+	       (cp >= 0x2000 && cp <= 0x200d) || cp == 0x2028 ||
+	       cp == 0x2029 || cp == 0x202f || cp == 0x205f || cp == 0x2060 ||
+	       cp == 0x3000 || cp == 0xfeff;
+}
+
 int
 edgeseal__subject_ok(const char *s, size_t n)
 {
-	if (n == 0 || n > ES_SUB_MAX)
+	const unsigned char *p = (const unsigned char *)s;
+	size_t first, last;
+
+	if (n == 0 || n > ES_SUB_MAX || !edgeseal__utf8_ok(s, n))
 		return 0;
+
+	/*
+	 * Commas and control characters (C0, DEL and C1) would let a subject
+	 * split or fold when a proxy joins repeated X-User-Id headers into
+	 * one line, or a parser breaks lines at NEL.
+	 */
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] < 0x20 || p[i] == 0x7f || p[i] == ',')
+			return 0;
+		if (p[i] == 0xc2 && i + 1 < n && p[i + 1] <= 0x9f)
+			return 0;	/* U+0080..U+009F */
+	}
 
 	/*
 	 * HTTP parsers strip spaces around a header value, so " admin" would
-	 * reach a service as X-User-Id "admin" while its seal says " admin".
+	 * reach a service as X-User-Id "admin" while its seal says " admin";
+	 * a service that trims Unicode space would do the same with a
+	 * no-break or ideographic space.
 	 */
-	if (s[0] == ' ' || s[n - 1] == ' ')
-		return 0;
-
-	/*
-	 * Commas and control characters would let a subject split or fold
-	 * when a proxy joins repeated X-User-Id headers into one line.
-	 */
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c == 0x7f || c == ',')
-			return 0;
-	}
-	return edgeseal__utf8_ok(s, n);
+	first = edgeseal__utf8_seq_len(p, n);
+	for (last = n - 1; last > 0 && (p[last] & 0xc0) == 0x80; last--)
+		;
+	return !trimmable(code_point(p, first)) &&
+	       !trimmable(code_point(p + last, n - last));
 }
 
 int

@@ -784,6 +784,12 @@ cases_identity(void)
 		EDGESEAL_INVALID_SUBJECT);
 	add_tok("sub inner space", h, PL(.sub = "\"Ada Lovelace\""), k, T0,
 		EDGESEAL_OK);
+	add_tok("sub trailing no-break space", h,
+		PL(.sub = "\"alice\\u00a0\""), k, T0, EDGESEAL_INVALID_SUBJECT);
+	add_tok("sub leading ideographic space", h,
+		PL(.sub = "\"\\u3000alice\""), k, T0, EDGESEAL_INVALID_SUBJECT);
+	add_tok("sub NEL inside", h, PL(.sub = "\"a\\u0085b\""), k, T0,
+		EDGESEAL_INVALID_SUBJECT);
 	add_tok("sub 256 bytes", h, PL(.sub = keep(strdup(long_sub))), k, T0,
 		EDGESEAL_OK);
 	long_sub[257] = 'a';

@@ -190,6 +190,19 @@ test_subject_rules(void **state)
 	assert_false(edgeseal__subject_ok("admin ", 6));
 	assert_false(edgeseal__subject_ok(" ", 1));
 	assert_true(edgeseal__subject_ok("Ada Lovelace", 12));
+
+	/* Other space a trim takes off, at either end; C1 controls anywhere. */
+	assert_false(edgeseal__subject_ok("alice\xc2\xa0", 7));	  /* NBSP */
+	assert_false(edgeseal__subject_ok("\xe3\x80\x80" "alice", 8)); /* U+3000 */
+	assert_false(edgeseal__subject_ok("alice\xe2\x80\x83", 8));	  /* U+2003 */
+	assert_false(edgeseal__subject_ok("alice\xe2\x80\x8b", 8));	  /* ZWSP */
+	assert_false(edgeseal__subject_ok("\xef\xbb\xbf" "alice", 8)); /* BOM */
+	assert_false(edgeseal__subject_ok("alice\xe2\x80\xa8", 8));	  /* LS */
+	assert_false(edgeseal__subject_ok("a\xc2\x85" "b", 4));	  /* NEL */
+	assert_false(edgeseal__subject_ok("a\xc2\x9f" "b", 4));	  /* C1 */
+	assert_true(edgeseal__subject_ok("a\xc2\xa0" "b", 4));	  /* inside */
+	assert_true(edgeseal__subject_ok("a\xc2\xa1", 3));		  /* U+00A1 */
+	assert_true(edgeseal__subject_ok("\xe5\xb1\xb1\xe7\x94\xb0", 6));
 	assert_false(edgeseal__subject_ok("a\0b", 3));
 	assert_false(edgeseal__subject_ok("a\x7f", 2));
 	assert_false(edgeseal__subject_ok("\xc3", 1));
