@@ -11,9 +11,10 @@
  * outlives the token.
  *
  * The validator keeps two of these: one of verdicts (subject, kid, times,
- * forwarded claims; about 140 bytes a token) and a smaller one of recently
- * minted seals for reuse (about 500 bytes each), so memory follows the
- * number of tokens without paying for a seal per token.
+ * forwarded claims; about 140 bytes a token plus its claims) and a
+ * smaller one of recently minted seals for reuse (about 500 bytes each),
+ * so memory follows the number of tokens without paying for a seal per
+ * token.
  */
 #ifndef ES_TOKEN_CACHE_H
 #define ES_TOKEN_CACHE_H

@@ -102,14 +102,16 @@ parse_int(const char *s, long long min, long long max, long long *out)
 
 /*
  * NAME=VALUE into a.claims; VALUE is JSON when it parses, else a string.
- * JSON with a member twice is refused, not kept as a string: the seal
- * format forbids duplicates, and which one wins would be a guess.
+ * What looks like a JSON object, array or string but does not parse (a
+ * trailing comma, a member twice) is refused, not kept as a string: a
+ * roles claim of "[\"admin\",]" would still match "admin" somewhere.
  */
 static int
 add_claim(struct args *a, const char *arg)
 {
 	const char *eq = strchr(arg, '=');
 	json_error_t jerr;
+	char lead;
 	json_t *value;
 	char *name;
 	int rc = -1;
@@ -122,7 +124,8 @@ add_claim(struct args *a, const char *arg)
 
 	value = json_loads(eq + 1, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
 			   &jerr);
-	if (value == NULL && strstr(jerr.text, "duplicate") != NULL)
+	lead = eq[1 + strspn(eq + 1, " \t")];
+	if (value == NULL && lead != '\0' && strchr("{[\"", lead) != NULL)
 		goto out;
 	if (value == NULL)
 		value = json_string(eq + 1);

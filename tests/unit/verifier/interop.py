@@ -120,6 +120,15 @@ def main():
                        "--claim", 'x={"a":1,"a":2}')
     check(rc != 0 and out == "" and "--claim" in err,
           "a --claim value with a duplicate member is refused")
+    rc, out, err = run("mint", "--keyset", ks, "--sub", "alice",
+                       "--claim", 'roles=["admin",]')
+    check(rc != 0 and out == "", "a --claim value of broken JSON is refused")
+    rc, out, err = run("mint", "--keyset", ks, "--sub", "alice",
+                       "--claim", "team=blue")
+    check(rc == 0 and jwt.decode(out, key, algorithms=["HS256"],
+                                 options={"verify_aud": False}
+                                 )["team"] == "blue",
+          "a --claim value that is not JSON is a string")
     rc, out, err = run("mint", "--keyset", ks, "--sub", "admin ")
     check(rc == 1 and out == "" and "invalid_subject" in err,
           "a subject ending in a space is refused")
