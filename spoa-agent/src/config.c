@@ -860,8 +860,9 @@ es_path_untrusted(const char *path, uid_t self, char *buf, size_t len)
 			strcpy(todo, name);
 			continue;
 		}
+		/* More names to come: this one is a folder on the way. */
 		strcpy(done, next);
-		if (todo[0] != '\0' && strspn(todo, "/") != strlen(todo) &&
+		if (todo[0] != '\0' &&
 		    folder_untrusted(done, self, buf, len) != NULL)
 			return buf;
 	}
