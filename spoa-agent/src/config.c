@@ -19,6 +19,7 @@
 #include <ini.h>
 
 #include "config.h"
+#include "listener.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
 
@@ -150,15 +151,46 @@ once(struct parse_ctx *c, unsigned id, const char *key)
 	return 0;
 }
 
+/*
+ * A string key. An empty value is refused: "issuer =" would make every
+ * token fail, or accept "iss": "", and a templated value that came out
+ * empty must not pass -t. subject_prefix, where empty means something,
+ * calls set_str_or_empty.
+ */
 static int
-set_str(struct parse_ctx *c, unsigned id, const char *key, const char *v,
-	char **out)
+set_str_or_empty(struct parse_ctx *c, unsigned id, const char *key,
+		 const char *v, char **out)
 {
 	if (once(c, id, key) != 0)
 		return -1;
 	free(*out);
 	*out = dup_or_fail(c, v);
 	return *out == NULL ? -1 : 0;
+}
+
+static int
+set_str(struct parse_ctx *c, unsigned id, const char *key, const char *v,
+	char **out)
+{
+	if (*v == '\0') {
+		fail(c, "%s: empty value", key);
+		return -1;
+	}
+	return set_str_or_empty(c, id, key, v, out);
+}
+
+/* algorithms and token_types: empty would refuse every token. */
+static int
+set_nonempty_list(struct parse_ctx *c, unsigned id, const char *key,
+		  const char *v, struct es_strlist *out)
+{
+	if (once(c, id, key) != 0 || parse_list(c, v, out) != 0)
+		return -1;
+	if (out->count == 0) {
+		fail(c, "%s: empty list", key);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -207,6 +239,19 @@ agent_limit_key(struct parse_ctx *c, const char *k, const char *v)
 	return -1;
 }
 
+/* listen and metrics: the form is checked here so -t catches it. */
+static int
+listen_address(struct parse_ctx *c, const char *v)
+{
+	char err[256];
+
+	if (es_listener_check(v, err, sizeof(err)) != 0) {
+		fail(c, "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 agent_key(struct parse_ctx *c, const char *k, const char *v)
 {
@@ -218,10 +263,13 @@ agent_key(struct parse_ctx *c, const char *k, const char *v)
 			fail(c, "more than %d listen lines", ES_MAX_LISTEN);
 			return -1;
 		}
-		if (*v == '\0') {
-			fail(c, "listen: empty address");
+		if (listen_address(c, v) != 0)
 			return -1;
-		}
+		for (unsigned i = 0; i < cfg->listen_count; i++)
+			if (strcmp(cfg->listen[i], v) == 0) {
+				fail(c, "listen %s given twice", v);
+				return -1;
+			}
 		cfg->listen[cfg->listen_count] = dup_or_fail(c, v);
 		return cfg->listen[cfg->listen_count++] == NULL ? -1 : 0;
 	}
@@ -257,7 +305,8 @@ agent_key(struct parse_ctx *c, const char *k, const char *v)
 		return -1;
 	}
 	if (strcmp(k, "metrics") == 0)
-		return set_str(c, 4, k, v, &cfg->metrics);
+		return listen_address(c, v) != 0 ? -1 :
+			set_str(c, 4, k, v, &cfg->metrics);
 	if (strcmp(k, "user") == 0)
 		return set_str(c, 5, k, v, &cfg->user);
 	if (strcmp(k, "max_frame_size") == 0) {
@@ -352,18 +401,16 @@ issuer_key(struct parse_ctx *c, const char *k, const char *v)
 		return issuer_keyref(c, v, is->hmac_keys,
 				     &is->hmac_key_count, k);
 	if (strcmp(k, "algorithms") == 0)
-		return once(c, 14, k) != 0 ? -1 :
-			parse_list(c, v, &is->algorithms);
+		return set_nonempty_list(c, 14, k, v, &is->algorithms);
 	if (strcmp(k, "token_types") == 0)
-		return once(c, 15, k) != 0 ? -1 :
-			parse_list(c, v, &is->token_types);
+		return set_nonempty_list(c, 15, k, v, &is->token_types);
 	if (strcmp(k, "forward_claims") == 0)
 		return once(c, 16, k) != 0 ? -1 :
 			parse_list(c, v, &is->forward_claims);
 	if (strcmp(k, "subject_claim") == 0)
 		return set_str(c, 17, k, v, &is->subject_claim);
 	if (strcmp(k, "subject_prefix") == 0)
-		return set_str(c, 54, k, v, &is->subject_prefix);
+		return set_str_or_empty(c, 54, k, v, &is->subject_prefix);
 	if (strcmp(k, "leeway") == 0) {
 		if (set_uint(c, 18, k, v, 0, 3600, &n) != 0)
 			return -1;

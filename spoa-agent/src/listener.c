@@ -1,6 +1,7 @@
 /*
  * listener.c: listening sockets; see listener.h.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -16,6 +17,24 @@
 
 #define BACKLOG 1024
 #define BOUND_MAX 16	/* unix sockets remembered: ES_MAX_LISTEN */
+#define SUN_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
+
+/*
+ * A port of 1 to 5 digits up to 65535, or -1. getaddrinfo() takes
+ * "99999" and binds port 34463, so the range is checked here.
+ */
+static long
+port_number(const char *s)
+{
+	long n = 0;
+	size_t len = strspn(s, "0123456789");
+
+	if (len == 0 || len > 5 || s[len] != '\0')
+		return -1;
+	for (size_t i = 0; i < len; i++)
+		n = n * 10 + (s[i] - '0');
+	return n <= 65535 ? n : -1;
+}
 
 int
 es_listener_split(const char *addr, char *host, size_t hostlen, char *port,
@@ -39,7 +58,7 @@ es_listener_split(const char *addr, char *host, size_t hostlen, char *port,
 		hl = (size_t)(colon - addr);
 	}
 	if (hl == 0 || hl >= hostlen || strlen(colon + 1) == 0 ||
-	    strlen(colon + 1) >= portlen)
+	    strlen(colon + 1) >= portlen || port_number(colon + 1) < 0)
 		return -1;
 	memcpy(host, h, hl);
 	host[hl] = '\0';
@@ -47,9 +66,49 @@ es_listener_split(const char *addr, char *host, size_t hostlen, char *port,
 	return 0;
 }
 
+/* Only digits and dots: meant as IPv4, so it must be one. */
+static int
+looks_ipv4(const char *host)
+{
+	return host[strspn(host, "0123456789.")] == '\0';
+}
+
+int
+es_listener_check(const char *addr, char *err, size_t errlen)
+{
+	char host[256], port[16];
+	unsigned char bin[sizeof(struct in6_addr)];
+
+	if (strncmp(addr, "unix:", 5) == 0) {
+		size_t len = strlen(addr + 5);
+
+		if (len == 0 || len >= SUN_PATH_MAX) {
+			snprintf(err, errlen, "%s: the socket path is empty "
+				 "or too long", addr);
+			return -1;
+		}
+		return 0;
+	}
+
+	if (es_listener_split(addr, host, sizeof(host), port,
+			      sizeof(port)) != 0 || port_number(port) == 0) {
+		snprintf(err, errlen, "%s: expected host:port, [v6]:port or "
+			 "unix:/path, port 1 to 65535", addr);
+		return -1;
+	}
+
+	if ((addr[0] == '[' && inet_pton(AF_INET6, host, bin) != 1) ||
+	    (addr[0] != '[' && looks_ipv4(host) &&
+	     inet_pton(AF_INET, host, bin) != 1)) {
+		snprintf(err, errlen, "%s: not an IP address", addr);
+		return -1;
+	}
+	return 0;
+}
+
 /* The unix socket files we bound, to remove only those at exit. */
 static struct {
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char path[SUN_PATH_MAX];
 	dev_t dev;
 	ino_t ino;
 } bound[BOUND_MAX];

@@ -189,6 +189,36 @@ errors_name_their_line(void **state)
 		{ "[seal]\nkeyset = /k\nttl = 0\n", "e.conf:3: ttl: expected" },
 		{ "[cache]\nentries = many\n" TAIL, "e.conf:2: entries: expected" },
 		{ "key = 1\n" TAIL, "e.conf:1: key outside a known section" },
+		/* Red team 5: each of these passed -t, then failed or bound
+		 * something else at start. */
+		{ "[agent]\nlisten = 127.0.0.1:99999\n" TAIL,
+		  "e.conf:2: 127.0.0.1:99999: expected host:port" },
+		{ "[agent]\nlisten = 127.0.0.1:0\n" TAIL,
+		  "e.conf:2: 127.0.0.1:0: expected host:port" },
+		{ "[agent]\nlisten = 127.0.0.1:-1\n" TAIL,
+		  "e.conf:2: 127.0.0.1:-1: expected host:port" },
+		{ "[agent]\nlisten = 127.0.0.1:1e3\n" TAIL,
+		  "e.conf:2: 127.0.0.1:1e3: expected host:port" },
+		{ "[agent]\nlisten = 256.0.0.1:1\n" TAIL,
+		  "e.conf:2: 256.0.0.1:1: not an IP address" },
+		{ "[agent]\nlisten = [::g]:1\n" TAIL,
+		  "e.conf:2: [::g]:1: not an IP address" },
+		{ "[agent]\nlisten = unix:\n" TAIL,
+		  "e.conf:2: unix:: the socket path is empty" },
+		{ "[agent]\nlisten = [::1]:7\nlisten = [::1]:7\n" TAIL,
+		  "e.conf:3: listen [::1]:7 given twice" },
+		{ "[agent]\nmetrics = 127.0.0.1:86536\n" TAIL,
+		  "e.conf:2: 127.0.0.1:86536: expected host:port" },
+		{ "[agent]\nuser =\n" TAIL, "e.conf:2: user: empty value" },
+		{ TAIL "issuer =\n", "e.conf:5: issuer: empty value" },
+		{ "[issuer a]\nissuer =\n[seal]\nkeyset = /k\n",
+		  "e.conf:2: issuer: empty value" },
+		{ TAIL "[issuer b]\nissuer = y\nsubject_prefix = b:\n"
+		  "subject_claim =\n", "e.conf:8: subject_claim: empty value" },
+		{ "[issuer a]\nissuer = x\ntoken_types =\n[seal]\nkeyset = /k\n",
+		  "e.conf:3: token_types: empty list" },
+		{ "[issuer a]\nissuer = x\nalgorithms = ,\n[seal]\nkeyset = /k\n",
+		  "e.conf:3: algorithms: empty list" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

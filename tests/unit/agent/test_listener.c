@@ -45,6 +45,41 @@ split_forms(void **state)
 					   port, sizeof(port)), -1);
 	assert_int_equal(es_listener_split("h:123456789", host, sizeof(host),
 					   port, sizeof(port)), -1);
+
+	/* Ports: digits only, at most 65535 (getaddrinfo would wrap). */
+	assert_int_equal(es_listener_split("h:65535", host, sizeof(host),
+					   port, sizeof(port)), 0);
+	assert_int_equal(es_listener_split("h:65536", host, sizeof(host),
+					   port, sizeof(port)), -1);
+	assert_int_equal(es_listener_split("h:1e3", host, sizeof(host),
+					   port, sizeof(port)), -1);
+	assert_int_equal(es_listener_split("h: 80", host, sizeof(host),
+					   port, sizeof(port)), -1);
+}
+
+/* What the configuration accepts before anything is bound. */
+static void
+check_forms(void **state)
+{
+	static const char *const good[] = {
+		"127.0.0.1:1", "[::1]:65535", "localhost:80", "unix:/run/x",
+		"0.0.0.0:12345", "[::]:9",
+	};
+	static const char *const bad[] = {
+		"127.0.0.1:0", "127.0.0.1:65536", "1.2.3:80", "256.0.0.1:1",
+		"[localhost]:80", "unix:", "host", "[::1]",
+	};
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (es_listener_check(good[i], err, sizeof(err)) != 0)
+			fail_msg("%s refused: %s", good[i], err);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		if (es_listener_check(bad[i], err, sizeof(err)) == 0 ||
+		    strncmp(err, bad[i], strlen(bad[i])) != 0)
+			fail_msg("%s accepted or unnamed: %s", bad[i], err);
+	}
 }
 
 static void
@@ -100,6 +135,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(split_forms),
+		cmocka_unit_test(check_forms),
 		cmocka_unit_test(open_each_form),
 	};
 
