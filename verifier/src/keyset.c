@@ -259,8 +259,14 @@ edgeseal_keyset_parse(const char *json, size_t len, char *err, size_t errlen)
 
 	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
-		edgeseal__set_err(err, errlen, "line %d: %s", jerr.line,
-				  jerr.text);
+		/* Jansson ends its message with "near '<input>'", which
+		 * here would be part of a secret: keep what comes before. */
+		char *near = strstr(jerr.text, " near ");
+
+		if (near != NULL)
+			*near = '\0';
+		edgeseal__set_err(err, errlen, "line %d column %d: %s",
+				  jerr.line, jerr.column, jerr.text);
 		goto out;
 	}
 

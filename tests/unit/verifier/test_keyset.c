@@ -88,6 +88,20 @@ test_parse_refusals(void **state)
 	expect_parse_error("{}", "\"keys\" must be an array");
 	expect_parse_error("[]", "not a JSON object");
 	expect_parse_error("{\"keys\":[", "line 1");
+
+	/* Red team 5: Jansson quotes the input near a syntax error, which
+	 * in a key set is the secret. Only the position may be reported. */
+	snprintf(text, sizeof(text), "{\"keys\":[{\"kty\":\"oct\","
+		 "\"kid\":\"a\",\"k\":%s}]}", k32);
+	{
+		char err[256] = "";
+
+		assert_null(edgeseal_keyset_parse(text, strlen(text), err,
+						  sizeof(err)));
+		assert_non_null(strstr(err, "line 1 column"));
+		assert_null(strstr(err, "MDEy"));
+		assert_null(strstr(err, "near"));
+	}
 	/* 16 bytes is half of what HS256 needs. */
 	expect_parse_error("{\"keys\":[{\"kty\":\"oct\",\"kid\":\"a\","
 			   "\"k\":\"MDEyMzQ1Njc4OWFiY2RlZg\"}]}",
