@@ -233,6 +233,10 @@ def main():
         seal(body=claims(sub="admin\u00a0")), "invalid_subject")
     vec("claims: sub with a C1 control (NEL)",
         seal(body=claims(sub="ad\u0085min")), "invalid_subject")
+    vec("claims: sub with a right-to-left override inside",
+        seal(body=claims(sub="ali\u202ecod")), "invalid_subject")
+    vec("claims: sub with a line separator inside",
+        seal(body=claims(sub="ad\u2028min")), "invalid_subject")
     vec("time: iat ahead by leeway + 1", good, "iat_in_future",
         now=NOW - 6, options=opts)
     vec("time: nbf ahead by leeway + 1",

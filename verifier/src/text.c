@@ -78,6 +78,19 @@ trimmable(uint32_t cp)
 	       cp == 0x3000 || cp == 0xfeff;
 }
 
+/*
+ * Line and paragraph separators break lines like NEL in some parsers and
+ * in JavaScript; the bidirectional marks and overrides make a log line or
+ * an admin page show "alice" for a different user id.
+ */
+static int
+bidi_or_line_break(uint32_t cp)
+{
+	return cp == 0x61c || cp == 0x200e || cp == 0x200f ||
+	       (cp >= 0x2028 && cp <= 0x202e) ||
+	       (cp >= 0x2066 && cp <= 0x2069);
+}
+
 int
 edgeseal__subject_ok(const char *s, size_t n)
 {
@@ -97,6 +110,10 @@ edgeseal__subject_ok(const char *s, size_t n)
 			return 0;
 		if (p[i] == 0xc2 && i + 1 < n && p[i + 1] <= 0x9f)
 			return 0;	/* U+0080..U+009F */
+		if (p[i] >= 0xd8 && /* a lead byte of U+0600 and above */
+		    bidi_or_line_break(code_point(p + i,
+				edgeseal__utf8_seq_len(p + i, n - i))))
+			return 0;
 	}
 
 	/*

@@ -201,6 +201,16 @@ test_subject_rules(void **state)
 	assert_false(edgeseal__subject_ok("a\xc2\x85" "b", 4));	  /* NEL */
 	assert_false(edgeseal__subject_ok("a\xc2\x9f" "b", 4));	  /* C1 */
 	assert_true(edgeseal__subject_ok("a\xc2\xa0" "b", 4));	  /* inside */
+
+	/* Line breaks and bidirectional controls anywhere (red team 5). */
+	assert_false(edgeseal__subject_ok("a\xe2\x80\xae" "b", 5)); /* RLO */
+	assert_false(edgeseal__subject_ok("a\xe2\x80\xa8" "b", 5)); /* LS */
+	assert_false(edgeseal__subject_ok("a\xe2\x80\x8f" "b", 5)); /* RLM */
+	assert_false(edgeseal__subject_ok("a\xe2\x81\xa6" "b", 5)); /* LRI */
+	assert_false(edgeseal__subject_ok("a\xd8\x9c" "b", 4));	    /* ALM */
+	assert_true(edgeseal__subject_ok("a\xe2\x80\xa7" "b", 5));  /* U+2027 */
+	assert_true(edgeseal__subject_ok("a\xe2\x81\xaa" "b", 5));  /* U+206A */
+	assert_true(edgeseal__subject_ok("\xd8\xb9\xd9\x84\xd9\x8a", 6));
 	assert_true(edgeseal__subject_ok("a\xc2\xa1", 3));		  /* U+00A1 */
 	assert_true(edgeseal__subject_ok("\xe5\xb1\xb1\xe7\x94\xb0", 6));
 	assert_false(edgeseal__subject_ok("a\0b", 3));
