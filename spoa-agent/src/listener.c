@@ -57,8 +57,8 @@ es_listener_split(const char *addr, char *host, size_t hostlen, char *port,
 			return -1;	/* bare v6 needs brackets */
 		hl = (size_t)(colon - addr);
 	}
-	if (hl == 0 || hl >= hostlen || strlen(colon + 1) == 0 ||
-	    strlen(colon + 1) >= portlen || port_number(colon + 1) < 0)
+	if (hl == 0 || hl >= hostlen || strlen(colon + 1) >= portlen ||
+	    port_number(colon + 1) < 0)
 		return -1;
 	memcpy(host, h, hl);
 	host[hl] = '\0';
