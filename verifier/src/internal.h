@@ -69,6 +69,14 @@ void edgeseal__jwks_wipe(struct json_t *root);
 void edgeseal__set_err(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * edgeseal_keyset_load() that also says whether a failure was transient
+ * (the file could not be read) rather than the file's own fault.
+ */
+struct edgeseal_keyset *edgeseal__keyset_load(const char *path,
+					      int *transient, char *err,
+					      size_t errlen);
+
 /* The key with this kid (kid_len bytes), or NULL. */
 const struct edgeseal__key *
 edgeseal__keyset_find(const struct edgeseal_keyset *ks, const char *kid,

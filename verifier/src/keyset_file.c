@@ -37,7 +37,8 @@ file_secrecy(const struct stat *st)
 	return NULL;
 }
 
-/* Read all of fd (size bytes expected) into a new buffer; NULL on error. */
+/* Read all of fd (size bytes expected) into a new buffer; NULL with errno
+ * on error. A file that shrank meanwhile gives what was there. */
 static char *
 read_all(int fd, size_t size, size_t *len)
 {
@@ -51,7 +52,15 @@ read_all(int fd, size_t size, size_t *len)
 		n = read(fd, buf + got, size - got);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n < 0) {
+			int saved = errno;
+
+			OPENSSL_cleanse(buf, got);
+			free(buf);
+			errno = saved;
+			return NULL;
+		}
+		if (n == 0)
 			break;
 		got += (size_t)n;
 	}
@@ -63,29 +72,42 @@ read_all(int fd, size_t size, size_t *len)
 /*
  * Read the key set file at path after checking its type, mode and owner on
  * the open descriptor (no window between check and read). Returns a buffer
- * the caller wipes and frees, or NULL with "path: reason" in err.
+ * the caller wipes and frees, or NULL with "path: reason" in err and
+ * *transient set when the file could not be read (descriptors, memory,
+ * I/O, a folder's permissions) rather than being unfit: the same file may
+ * load on the next try.
  */
 static char *
-read_secret_file(const char *path, size_t *len, char *err, size_t errlen)
+read_secret_file(const char *path, size_t *len, int *transient, char *err,
+		 size_t errlen)
 {
 	const char *why;
 	struct stat st;
 	char *buf = NULL;
 	int fd;
 
+	*transient = 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
+		/* Even EACCES: a folder's mode is not in the file's stamp. */
+		*transient = 1;
 		edgeseal__set_err(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 
-	if (fstat(fd, &st) != 0)
+	if (fstat(fd, &st) != 0) {
 		why = strerror(errno);
-	else
+		*transient = 1;
+	} else {
 		why = file_secrecy(&st);
+	}
 	if (why == NULL) {
 		buf = read_all(fd, (size_t)st.st_size, len);
-		why = buf == NULL ? "out of memory" : NULL;
+		if (buf == NULL) {
+			why = errno == ENOMEM ? "out of memory" :
+				strerror(errno);
+			*transient = 1;
+		}
 	}
 	if (why != NULL)
 		edgeseal__set_err(err, errlen, "%s: %s", path, why);
@@ -94,14 +116,15 @@ read_secret_file(const char *path, size_t *len, char *err, size_t errlen)
 }
 
 struct edgeseal_keyset *
-edgeseal_keyset_load(const char *path, char *err, size_t errlen)
+edgeseal__keyset_load(const char *path, int *transient, char *err,
+		      size_t errlen)
 {
 	struct edgeseal_keyset *ks = NULL;
 	char why[256];
 	size_t len = 0;
 	char *text;
 
-	text = read_secret_file(path, &len, err, errlen);
+	text = read_secret_file(path, &len, transient, err, errlen);
 	if (text == NULL)
 		return NULL;
 
@@ -111,6 +134,14 @@ edgeseal_keyset_load(const char *path, char *err, size_t errlen)
 	OPENSSL_cleanse(text, len);
 	free(text);
 	return ks;
+}
+
+struct edgeseal_keyset *
+edgeseal_keyset_load(const char *path, char *err, size_t errlen)
+{
+	int transient;
+
+	return edgeseal__keyset_load(path, &transient, err, errlen);
 }
 
 /* A new JWK with 32 random bytes under kid; NULL on failure. */
@@ -154,13 +185,14 @@ current_jwks(const char *path, char *err, size_t errlen)
 	json_t *root = NULL;
 	char why[256];
 	size_t len = 0;
+	int transient;
 	char *text;
 
 	if (access(path, F_OK) != 0 && errno == ENOENT)
 		return json_pack("{s:[]}", "keys");
 
 	/* The old set must pass every file and content rule of a load. */
-	text = read_secret_file(path, &len, err, errlen);
+	text = read_secret_file(path, &len, &transient, err, errlen);
 	if (text == NULL)
 		return NULL;
 	ks = edgeseal_keyset_parse(text, len, why, sizeof(why));

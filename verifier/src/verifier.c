@@ -187,7 +187,7 @@ stamp_equal(const struct file_stamp *a, const struct file_stamp *b)
 static void
 set_err(char *err, size_t errlen, const char *msg, const char *path)
 {
-	if (errlen != 0)
+	if (err != NULL && errlen != 0)
 		snprintf(err, errlen, "%s: %s", path, msg);
 }
 
@@ -226,7 +226,7 @@ edgeseal_verifier_reload_if_changed(struct edgeseal_verifier *v,
 {
 	int rc = 0;
 
-	if (errlen != 0)
+	if (err != NULL && errlen != 0)
 		err[0] = '\0';
 	if (v == NULL || path == NULL)
 		return -1;
@@ -235,9 +235,22 @@ edgeseal_verifier_reload_if_changed(struct edgeseal_verifier *v,
 	if (pthread_mutex_trylock(&v->stamp_lock) != 0)
 		return 0;
 	rc = note_change(v, path, err, errlen);
-	if (rc == 1 && edgeseal_verifier_reload(v, path, err, errlen) !=
-	    EDGESEAL_OK)
-		rc = -1;
+	if (rc == 1) {
+		int transient;
+		struct edgeseal_keyset *ks;
+
+		ks = edgeseal__keyset_load(path, &transient, err, errlen);
+		if (ks != NULL) {
+			edgeseal_verifier_set_keyset(v, ks);
+		} else {
+			/* A bad file waits for its next change; a file that
+			 * could not be read (EMFILE, ENOMEM) is tried again
+			 * on the next call, or a rotation would be missed. */
+			if (transient)
+				memset(&v->stamp, 0, sizeof(v->stamp));
+			rc = -1;
+		}
+	}
 	pthread_mutex_unlock(&v->stamp_lock);
 	return rc;
 }

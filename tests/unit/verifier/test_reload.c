@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -178,6 +179,54 @@ test_if_changed(void **state)
 	edgeseal_verifier_free(v);
 }
 
+/*
+ * Red team 6: a reload that failed for want of a descriptor was never
+ * tried again, so the rotated key set was missed for good. Descriptors
+ * are used up under a low RLIMIT_NOFILE, then given back.
+ */
+static void
+test_if_changed_retries_unreadable(void **state)
+{
+	struct dir *d = *state;
+	struct edgeseal_verifier *v;
+	struct rlimit old, low;
+	int fds[64], n = 0;
+	char err[256];
+
+	write_key(d->keys, "k1", 1);
+	v = verifier_on(d->keys);
+	assert_int_equal(edgeseal_verifier_reload_if_changed(v, d->keys, NULL,
+		sizeof(err)), 1);
+
+	write_key(d->keys, "k2", 2);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	fds[0] = open("/dev/null", O_RDONLY);	/* the lowest free fd */
+	assert_true(fds[0] >= 0);
+	close(fds[0]);
+	low.rlim_cur = (rlim_t)fds[0] + 1;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	while (n < 64 && (fds[n] = open("/dev/null", O_RDONLY)) >= 0)
+		n++;
+	assert_true(n < 64);
+
+	assert_int_equal(edgeseal_verifier_reload_if_changed(v, d->keys, err,
+		sizeof(err)), -1);
+	while (n > 0)
+		close(fds[--n]);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_non_null(strstr(err, "Too many open files"));
+	assert_true(verifies(v, "k1", 1));
+
+	/* Nothing changed on disk since, yet the next call loads it. */
+	assert_int_equal(edgeseal_verifier_reload_if_changed(v, d->keys, err,
+		sizeof(err)), 1);
+	assert_true(verifies(v, "k2", 2));
+	assert_int_equal(edgeseal_verifier_reload_if_changed(v, d->keys, err,
+		sizeof(err)), 0);
+	edgeseal_verifier_free(v);
+}
+
 struct seen {
 	int reloads;
 	int failures;
@@ -263,6 +312,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_if_changed, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_if_changed_retries_unreadable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch_thread, setup,
 						teardown),
 	};
