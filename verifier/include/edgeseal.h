@@ -124,7 +124,9 @@ EDGESEAL_API const char *edgeseal_keyset_kid(const struct edgeseal_keyset *ks,
  * Add a fresh random 32-byte HS256 key to the key set file at path,
  * creating the file with mode 0600 if it does not exist. kid may be NULL
  * for a generated one. The file is replaced atomically (write, fsync,
- * rename). The kid used is copied into kid_out when it is not NULL.
+ * rename). The kid used is copied into kid_out when it is not NULL; it
+ * must then hold the kid and its NUL (13 bytes for a generated kid), or
+ * nothing is written and EDGESEAL_INTERNAL_ERROR is returned.
  */
 EDGESEAL_API enum edgeseal_reason EDGESEAL_MUST_CHECK
 edgeseal_keyset_add_key(const char *path, const char *kid, char *kid_out,

@@ -21,6 +21,7 @@
 #include "internal.h"
 
 #define KEYSET_FILE_MAX (1024 * 1024)
+#define GENERATED_KID_SIZE 13	/* 12 base64url characters and NUL */
 
 /* NULL when st describes a file fit to hold secrets, else why not. */
 static const char *
@@ -164,7 +165,7 @@ new_jwk(const char *kid)
 
 /* A random kid: 72 bits in base64url, so two keygens never collide. */
 static int
-random_kid(char out[13])
+random_kid(char out[GENERATED_KID_SIZE])
 {
 	uint8_t raw[9];
 
@@ -378,7 +379,7 @@ add_key_locked(const char *path, const char *kid, char *kid_out,
 {
 	enum edgeseal_reason rc = EDGESEAL_INTERNAL_ERROR;
 	json_t *root = NULL, *jwk = NULL;
-	char generated[13];
+	char generated[GENERATED_KID_SIZE];
 	char *text = NULL;
 
 	root = current_jwks(path, err, errlen);
@@ -400,7 +401,7 @@ add_key_locked(const char *path, const char *kid, char *kid_out,
 		goto out;
 
 	rc = store_jwks(path, text, err, errlen);
-	if (rc == EDGESEAL_OK && kid_out != NULL && kid_out_len > 0)
+	if (rc == EDGESEAL_OK && kid_out != NULL)
 		snprintf(kid_out, kid_out_len, "%s", kid);
 out:
 	if (rc == EDGESEAL_INTERNAL_ERROR)
@@ -425,6 +426,14 @@ edgeseal_keyset_add_key(const char *path, const char *kid, char *kid_out,
 	enum edgeseal_reason rc;
 	int lock;
 
+	/* Checked first: a success must not hand back a cut kid. */
+	if (path == NULL || (kid_out != NULL &&
+	    kid_out_len < (kid != NULL ? strlen(kid) + 1 :
+				    GENERATED_KID_SIZE))) {
+		edgeseal__set_err(err, errlen, "%s", path == NULL ?
+				  "no key set path" : "kid_out too small");
+		return EDGESEAL_INTERNAL_ERROR;
+	}
 	if (keyset_target(path, target, err, errlen) != 0)
 		return EDGESEAL_NO_KEY;
 	lock = lock_keyset(target, err, errlen);

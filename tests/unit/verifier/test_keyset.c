@@ -239,6 +239,21 @@ test_load_file_checks(void **state)
 	}
 }
 
+/* Load path and expect n keys, kid among them. */
+static void
+expect_keys(const char *path, size_t n, const char *kid)
+{
+	char err[256] = "";
+	struct edgeseal_keyset *ks = edgeseal_keyset_load(path, err,
+							  sizeof(err));
+
+	if (ks == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(edgeseal_keyset_count(ks), n);
+	assert_true(edgeseal_keyset_has_kid(ks, kid));
+	edgeseal_keyset_free(ks);
+}
+
 static void
 test_add_key(void **state)
 {
@@ -266,6 +281,17 @@ test_add_key(void **state)
 	assert_true(edgeseal_keyset_has_kid(ks, kid));
 	edgeseal_keyset_free(ks);
 
+	/* A kid_out too small for the kid: refused before the file is
+	 * touched, never a success with a cut kid (red team 6). */
+	assert_int_equal(edgeseal_keyset_add_key(path, "long-kid-name", kid,
+		5, err, sizeof(err)), EDGESEAL_INTERNAL_ERROR);
+	assert_non_null(strstr(err, "kid_out too small"));
+	assert_int_equal(edgeseal_keyset_add_key(path, NULL, kid, 12, err,
+		sizeof(err)), EDGESEAL_INTERNAL_ERROR);
+	assert_int_equal(edgeseal_keyset_add_key(NULL, "k", NULL, 0, err,
+		sizeof(err)), EDGESEAL_INTERNAL_ERROR);
+	expect_keys(path, 2, "first");
+
 	/* A second "first" would make the set ambiguous: refused, kept. */
 	assert_int_equal(edgeseal_keyset_add_key(path, "first", NULL, 0, err,
 		sizeof(err)), EDGESEAL_NO_KEY);
@@ -278,20 +304,6 @@ test_add_key(void **state)
 	assert_non_null(strstr(err, "group or others"));
 }
 
-/* Load path and expect n keys, kid among them. */
-static void
-expect_keys(const char *path, size_t n, const char *kid)
-{
-	char err[256] = "";
-	struct edgeseal_keyset *ks = edgeseal_keyset_load(path, err,
-							  sizeof(err));
-
-	if (ks == NULL)
-		fail_msg("%s", err);
-	assert_int_equal(edgeseal_keyset_count(ks), n);
-	assert_true(edgeseal_keyset_has_kid(ks, kid));
-	edgeseal_keyset_free(ks);
-}
 
 /*
  * A key set reached through a symbolic link (a Kubernetes volume, or
