@@ -174,6 +174,19 @@ static const char *
 parse_claim_rules(json_t *jwk, struct edgeseal__key *key)
 {
 	json_t *list = json_object_get(jwk, "edgeseal_allowed_claims");
+	const char *name;
+	json_t *value;
+
+	/* A misspelt restriction would leave the key unrestricted. */
+	json_object_foreach(jwk, name, value) {
+		if (strncmp(name, "edgeseal_", 9) == 0 &&
+		    strcmp(name, "edgeseal_sub_prefix") != 0 &&
+		    strcmp(name, "edgeseal_require_act") != 0 &&
+		    strcmp(name, "edgeseal_allowed_claims") != 0)
+			return "unknown edgeseal_ member (the restrictions are "
+			       "edgeseal_sub_prefix, edgeseal_require_act and "
+			       "edgeseal_allowed_claims)";
+	}
 
 	key->restricted =
 		json_object_get(jwk, "edgeseal_sub_prefix") != NULL ||
@@ -218,6 +231,27 @@ parse_key(json_t *jwk, struct edgeseal__key *key)
 	return why;
 }
 
+/*
+ * 1 when key i's "k" equals an earlier key's. Both passed the canonical
+ * base64url check, so equal secrets are equal strings.
+ */
+static int
+same_secret_before(json_t *keys, size_t i)
+{
+	json_t *k = json_object_get(json_array_get(keys, i), "k");
+
+	for (size_t j = 0; j < i; j++) {
+		json_t *other = json_object_get(json_array_get(keys, j), "k");
+
+		if (json_string_length(other) == json_string_length(k) &&
+		    CRYPTO_memcmp(json_string_value(other),
+				  json_string_value(k),
+				  json_string_length(k)) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* Parse every key of the "keys" array into ks; NULL or why not. */
 static const char *
 parse_keys(json_t *keys, struct edgeseal_keyset *ks, size_t *bad)
@@ -244,6 +278,10 @@ parse_keys(json_t *keys, struct edgeseal_keyset *ks, size_t *bad)
 		if (edgeseal__keyset_find(ks, ks->keys[i].kid,
 					  ks->keys[i].kid_len) != &ks->keys[i])
 			return "duplicate kid";
+		if (same_secret_before(keys, i))
+			return "the same secret as an earlier key: a kid's "
+			       "restrictions mean nothing when another kid "
+			       "has its secret";
 	}
 	return NULL;
 }

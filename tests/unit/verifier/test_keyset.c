@@ -111,6 +111,16 @@ test_parse_refusals(void **state)
 		 "\"k\":\"%s\"},{\"kty\":\"oct\",\"kid\":\"a\",\"k\":\"%s\"}]}",
 		 k32, k32);
 	expect_parse_error(text, "key 1: duplicate kid");
+
+	/* Red team 6: a job key copied with the main key's secret, and a
+	 * misspelt restriction, would each make a restriction void. */
+	snprintf(text, sizeof(text), "{\"keys\":[{\"kty\":\"oct\",\"kid\":\"a\","
+		 "\"k\":\"%s\"},{\"kty\":\"oct\",\"kid\":\"job\",\"k\":\"%s\","
+		 "\"edgeseal_sub_prefix\":\"job:\"}]}", k32, k32);
+	expect_parse_error(text, "key 1: the same secret as an earlier key");
+	snprintf(text, sizeof(text), "{\"keys\":[{\"kty\":\"oct\",\"kid\":\"a\","
+		 "\"k\":\"%s\",\"edgeseal_sub_prefx\":\"job:\"}]}", k32);
+	expect_parse_error(text, "key 0: unknown edgeseal_ member");
 	snprintf(text, sizeof(text), "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\","
 		 "\"k\":\"%s\"}]}", k32);
 	expect_parse_error(text, "kty");
