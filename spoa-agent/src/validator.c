@@ -341,6 +341,16 @@ issuer_init(struct es_validator *v, const struct es_issuer_conf *ic,
 	return 0;
 }
 
+/* The key the agent would sign with: kid, or the only one when unset. */
+static int
+signing_key_restricted(const struct edgeseal_keyset *ks, const char *kid)
+{
+	for (size_t i = 0; i < edgeseal_keyset_count(ks); i++)
+		if (kid == NULL || strcmp(edgeseal_keyset_kid(ks, i), kid) == 0)
+			return edgeseal_keyset_restricted(ks, i);
+	return 0;
+}
+
 static int
 seal_init(struct es_validator *v, const struct es_config *cfg, char *err,
 	  size_t errlen)
@@ -373,6 +383,13 @@ seal_init(struct es_validator *v, const struct es_config *cfg, char *err,
 	    edgeseal_keyset_count(v->seal_keys) != 1) {
 		cfg_err(err, errlen, cfg->file, line, "%s: signing_kid not in "
 			"the key set (or unset with several keys)",
+			cfg->seal_keyset.path);
+		return -1;
+	}
+	if (signing_key_restricted(v->seal_keys, cfg->seal_signing_kid)) {
+		cfg_err(err, errlen, cfg->file, line, "%s: the signing key is "
+			"a job key (edgeseal_* restrictions); the agent signs "
+			"for every user and needs an unrestricted one",
 			cfg->seal_keyset.path);
 		return -1;
 	}
@@ -604,6 +621,23 @@ in_other_namespace(const struct es_validator *v, const struct issuer *is,
 	return 0;
 }
 
+/*
+ * A user named like a job: "job:nightly" from an identity provider would
+ * reach services as the job whose key is limited to "job:". Only the job
+ * keys in the agent's own key set are known here.
+ */
+static int
+in_job_namespace(const struct edgeseal_keyset *ks, const char *sub)
+{
+	for (size_t i = 0; i < edgeseal_keyset_count(ks); i++) {
+		const char *prefix = edgeseal_keyset_sub_prefix(ks, i);
+
+		if (prefix != NULL && strncmp(sub, prefix, strlen(prefix)) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static enum edgeseal_reason
 check_claims(const struct es_validator *v, const struct issuer *is,
 	     const struct es_jwt *jwt, int64_t now, struct es_times *times,
@@ -633,6 +667,8 @@ check_claims(const struct es_validator *v, const struct issuer *is,
 	memcpy(out->sub + is->subject_prefix_len, sub, len);
 	out->sub_len = is->subject_prefix_len + len;
 	out->sub[out->sub_len] = '\0';
+	if (in_job_namespace(v->seal_keys, out->sub))
+		return EDGESEAL_INVALID_SUBJECT;
 	out->iat = times->iat;
 	return EDGESEAL_OK;
 }

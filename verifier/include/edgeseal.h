@@ -120,6 +120,14 @@ EDGESEAL_API int edgeseal_keyset_has_kid(const struct edgeseal_keyset *ks,
 EDGESEAL_API const char *edgeseal_keyset_kid(const struct edgeseal_keyset *ks,
 					     size_t i);
 
+/* 1 when key number i has any edgeseal_* restriction (a job key), else 0. */
+EDGESEAL_API int edgeseal_keyset_restricted(const struct edgeseal_keyset *ks,
+					    size_t i);
+
+/* The edgeseal_sub_prefix of key number i, or NULL when it has none. */
+EDGESEAL_API const char *
+edgeseal_keyset_sub_prefix(const struct edgeseal_keyset *ks, size_t i);
+
 /*
  * Add a fresh random 32-byte HS256 key to the key set file at path,
  * creating the file with mode 0600 if it does not exist. kid may be NULL

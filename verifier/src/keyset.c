@@ -362,6 +362,20 @@ edgeseal_keyset_kid(const struct edgeseal_keyset *ks, size_t i)
 	return ks->keys[i].kid;
 }
 
+int
+edgeseal_keyset_restricted(const struct edgeseal_keyset *ks, size_t i)
+{
+	return ks != NULL && i < ks->count && ks->keys[i].restricted;
+}
+
+const char *
+edgeseal_keyset_sub_prefix(const struct edgeseal_keyset *ks, size_t i)
+{
+	if (ks == NULL || i >= ks->count)
+		return NULL;
+	return ks->keys[i].sub_prefix;
+}
+
 const struct edgeseal__key *
 edgeseal__keyset_find(const struct edgeseal_keyset *ks, const char *kid,
 		      size_t kid_len)

@@ -1086,6 +1086,62 @@ test_subject_prefix(void **state)
 }
 
 /*
+ * Red team 6: job keys in the agent's key set. A user whose id falls in a
+ * job key's edgeseal_sub_prefix would reach services as that job; and a
+ * job key as signing_kid would refuse every user with key_restricted.
+ */
+static void
+test_job_keys(void **state)
+{
+	static struct es_decision d;
+	struct es_validator *v;
+	uint8_t k1[32], k2[32];
+	char err[512] = "";
+	char *b1, *b2, *json, *path, *saved = w.cfg.seal_keyset.path;
+	char *job = tk_token(hdr(&k_hs256), PL(.sub = "\"job:nightly\""),
+			     &k_hs256);
+	char *user = tk_token(hdr(&k_hs256), PL(.sub = "\"jobless\""),
+			      &k_hs256);
+	char *a_job = tk_bearer(job), *a_user = tk_bearer(user);
+
+	(void)state;
+	assert_int_equal(RAND_bytes(k1, sizeof(k1)), 1);
+	assert_int_equal(RAND_bytes(k2, sizeof(k2)), 1);
+	b1 = tk_b64(k1, sizeof(k1));
+	b2 = tk_b64(k2, sizeof(k2));
+	json = tk_fmt("{\"keys\":[{\"kty\":\"oct\",\"kid\":\"seal1\","
+		      "\"k\":\"%s\"},{\"kty\":\"oct\",\"kid\":\"job1\","
+		      "\"k\":\"%s\",\"edgeseal_sub_prefix\":\"job:\","
+		      "\"edgeseal_require_act\":true}]}", b1, b2);
+	path = tk_write(w.dir, "jobs.jwks", json, strlen(json), 0600);
+	w.cfg.seal_keyset.path = path;
+
+	v = new_validator(100);
+	es_decide(v, a_user, strlen(a_user), T0, &d);
+	assert_int_equal(d.reason, EDGESEAL_OK);
+	es_decide(v, a_job, strlen(a_job), T0, &d);
+	assert_int_equal(d.reason, EDGESEAL_INVALID_SUBJECT);
+	es_validator_free(v);
+
+	free(w.cfg.seal_signing_kid);
+	w.cfg.seal_signing_kid = strdup("job1");
+	assert_null(es_validator_new(&w.cfg, err, sizeof(err)));
+	assert_non_null(strstr(err, "the signing key is a job key"));
+
+	free(w.cfg.seal_signing_kid);
+	w.cfg.seal_signing_kid = strdup("seal1");
+	w.cfg.seal_keyset.path = saved;
+	free(path);
+	free(json);
+	free(b1);
+	free(b2);
+	free(job);
+	free(user);
+	free(a_job);
+	free(a_user);
+}
+
+/*
  * seals = 0 keeps verdicts but no seals: every hit is still a hit (no
  * signature check) and gets a seal of its own, valid for the same user.
  */
@@ -1320,6 +1376,7 @@ main(void)
 		cmocka_unit_test(test_cache_time_and_seal),
 		cmocka_unit_test(test_cache_without_seals),
 		cmocka_unit_test(test_subject_prefix),
+		cmocka_unit_test(test_job_keys),
 		cmocka_unit_test(test_cache_eviction),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_small_stack),
