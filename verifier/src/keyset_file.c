@@ -23,15 +23,19 @@
 #define KEYSET_FILE_MAX (1024 * 1024)
 #define GENERATED_KID_SIZE 13	/* 12 base64url characters and NUL */
 
-/* NULL when st describes a file fit to hold secrets, else why not. */
+/*
+ * NULL when st describes a file fit to hold secrets, else why not. A key
+ * set is used only by its owner; root may edit one it does not own
+ * (keygen for the agent's user, keep_owner() below), never load it.
+ */
 static const char *
-file_secrecy(const struct stat *st)
+file_secrecy(const struct stat *st, int root_edit)
 {
 	if (!S_ISREG(st->st_mode))
 		return "not a regular file";
 	if ((st->st_mode & 077) != 0)
 		return "readable or writable by group or others (chmod 600)";
-	if (st->st_uid != geteuid())
+	if (st->st_uid != geteuid() && !(root_edit && geteuid() == 0))
 		return "owned by another user";
 	if (st->st_size > KEYSET_FILE_MAX)
 		return "larger than 1 MiB";
@@ -76,11 +80,12 @@ read_all(int fd, size_t size, size_t *len)
  * the caller wipes and frees, or NULL with "path: reason" in err and
  * *transient set when the file could not be read (descriptors, memory,
  * I/O, a folder's permissions) rather than being unfit: the same file may
- * load on the next try.
+ * load on the next try. root_edit: root may read a set it does not own,
+ * to add a key to it.
  */
 static char *
-read_secret_file(const char *path, size_t *len, int *transient, char *err,
-		 size_t errlen)
+read_secret_file(const char *path, int root_edit, size_t *len,
+		 int *transient, char *err, size_t errlen)
 {
 	const char *why;
 	struct stat st;
@@ -100,7 +105,7 @@ read_secret_file(const char *path, size_t *len, int *transient, char *err,
 		why = strerror(errno);
 		*transient = 1;
 	} else {
-		why = file_secrecy(&st);
+		why = file_secrecy(&st, root_edit);
 	}
 	if (why == NULL) {
 		buf = read_all(fd, (size_t)st.st_size, len);
@@ -125,7 +130,7 @@ edgeseal__keyset_load(const char *path, int *transient, char *err,
 	size_t len = 0;
 	char *text;
 
-	text = read_secret_file(path, &len, transient, err, errlen);
+	text = read_secret_file(path, 0, &len, transient, err, errlen);
 	if (text == NULL)
 		return NULL;
 
@@ -193,7 +198,7 @@ current_jwks(const char *path, char *err, size_t errlen)
 		return json_pack("{s:[]}", "keys");
 
 	/* The old set must pass every file and content rule of a load. */
-	text = read_secret_file(path, &len, &transient, err, errlen);
+	text = read_secret_file(path, 1, &len, &transient, err, errlen);
 	if (text == NULL)
 		return NULL;
 	ks = edgeseal_keyset_parse(text, len, why, sizeof(why));

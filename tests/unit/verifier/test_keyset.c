@@ -307,6 +307,21 @@ test_add_key(void **state)
 		sizeof(err)), EDGESEAL_NO_KEY);
 	assert_non_null(strstr(err, "duplicate kid"));
 
+	/* Root adds a key to a set the agent's user owns (the documented
+	 * rotation): the owner stays, and root still may not load it. */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(path, 65534, 65534), 0);
+		assert_int_equal(edgeseal_keyset_add_key(path, "by-root", NULL,
+			0, err, sizeof(err)), EDGESEAL_OK);
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_uid, 65534);
+		assert_int_equal(st.st_mode & 0777, 0600);
+		assert_null(edgeseal_keyset_load(path, err, sizeof(err)));
+		assert_non_null(strstr(err, "owned by another user"));
+		assert_int_equal(chown(path, 0, 0), 0);
+		expect_keys(path, 3, "by-root");
+	}
+
 	/* An unsafe existing file is not touched. */
 	assert_int_equal(chmod(path, 0644), 0);
 	assert_int_equal(edgeseal_keyset_add_key(path, "x", NULL, 0, err,
