@@ -130,6 +130,11 @@ edgeseal__keyset_load(const char *path, int *transient, char *err,
 	size_t len = 0;
 	char *text;
 
+	if (path == NULL) {
+		*transient = 0;
+		edgeseal__set_err(err, errlen, "no key set path");
+		return NULL;
+	}
 	text = read_secret_file(path, 0, &len, transient, err, errlen);
 	if (text == NULL)
 		return NULL;

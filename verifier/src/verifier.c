@@ -135,8 +135,10 @@ edgeseal_verifier_set_keyset(struct edgeseal_verifier *v,
 	v->ks = ks;
 	pthread_rwlock_unlock(&v->lock);
 
-	/* Freed outside the lock: wiping keys must not stall readers. */
-	edgeseal_keyset_free(old);
+	/* Freed outside the lock: wiping keys must not stall readers. The
+	 * set it already holds, handed in again, stays. */
+	if (old != ks)
+		edgeseal_keyset_free(old);
 }
 
 enum edgeseal_reason

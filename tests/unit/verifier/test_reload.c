@@ -179,6 +179,27 @@ test_if_changed(void **state)
 	edgeseal_verifier_free(v);
 }
 
+/* Red team 6: handing a verifier the set it holds freed it (ASan). */
+static void
+test_set_same_keyset(void **state)
+{
+	struct dir *d = *state;
+	struct edgeseal_keyset *ks;
+	struct edgeseal_verifier *v;
+	char err[256];
+
+	write_key(d->keys, "k1", 1);
+	ks = edgeseal_keyset_load(d->keys, err, sizeof(err));
+	assert_non_null(ks);
+	v = edgeseal_verifier_new(NULL, ks);
+	edgeseal_verifier_set_keyset(v, ks);
+	assert_true(verifies(v, "k1", 1));
+	edgeseal_verifier_free(v);
+
+	assert_null(edgeseal_keyset_load(NULL, err, sizeof(err)));
+	assert_string_equal(err, "no key set path");
+}
+
 /*
  * Red team 6: a reload that failed for want of a descriptor was never
  * tried again, so the rotated key set was missed for good. Descriptors
@@ -314,6 +335,8 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(
 			test_if_changed_retries_unreadable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_set_same_keyset, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_watch_thread, setup,
 						teardown),
 	};
