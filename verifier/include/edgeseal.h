@@ -213,7 +213,9 @@ edgeseal_verifier_reload(struct edgeseal_verifier *v, const char *path,
  * keep verifying with the current set.
  * Returns 0 when nothing changed (or another thread is reloading), 1 after
  * a reload, -1 when the changed file is unusable: the old set stays, err
- * says why, and that version of the file is not tried again.
+ * says why, and that version of the file is not tried again, unless the
+ * system could not read it (out of descriptors or memory): then the next
+ * call tries again.
  */
 EDGESEAL_API int
 edgeseal_verifier_reload_if_changed(struct edgeseal_verifier *v,

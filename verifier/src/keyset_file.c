@@ -78,8 +78,8 @@ read_all(int fd, size_t size, size_t *len)
  * Read the key set file at path after checking its type, mode and owner on
  * the open descriptor (no window between check and read). Returns a buffer
  * the caller wipes and frees, or NULL with "path: reason" in err and
- * *transient set when the file could not be read (descriptors, memory,
- * I/O, a folder's permissions) rather than being unfit: the same file may
+ * *transient set when the system could not read it (descriptors, memory,
+ * I/O) rather than the file being unfit or missing: the same file may
  * load on the next try. root_edit: root may read a set it does not own,
  * to add a key to it.
  */
@@ -95,8 +95,11 @@ read_secret_file(const char *path, int root_edit, size_t *len,
 	*transient = 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
-		/* Even EACCES: a folder's mode is not in the file's stamp. */
-		*transient = 1;
+		/* Out of descriptors or memory: try again. A missing or
+		 * forbidden file waits for its next change instead of
+		 * failing (and being logged) on every call. */
+		*transient = errno == EMFILE || errno == ENFILE ||
+			     errno == ENOMEM || errno == EINTR;
 		edgeseal__set_err(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
@@ -435,6 +438,13 @@ edgeseal_keyset_add_key(const char *path, const char *kid, char *kid_out,
 	char target[PATH_MAX];
 	enum edgeseal_reason rc;
 	int lock;
+
+	if (kid != NULL && !edgeseal__kid_ok(kid, strlen(kid))) {
+		edgeseal__set_err(err, errlen, "kid must be 1-128 printable "
+				  "ASCII characters without space, '\"' or "
+				  "'\\'");
+		return EDGESEAL_NO_KEY;
+	}
 
 	/* Checked first: a success must not hand back a cut kid. */
 	if (path == NULL || (kid_out != NULL &&

@@ -267,7 +267,7 @@ expect_keys(const char *path, size_t n, const char *kid)
 static void
 test_add_key(void **state)
 {
-	char path[128], kid[64], err[256];
+	char path[128], kid[64], err[256], long_kid[300];
 	struct edgeseal_keyset *ks;
 	struct stat st;
 
@@ -300,6 +300,11 @@ test_add_key(void **state)
 		sizeof(err)), EDGESEAL_INTERNAL_ERROR);
 	assert_int_equal(edgeseal_keyset_add_key(NULL, "k", NULL, 0, err,
 		sizeof(err)), EDGESEAL_INTERNAL_ERROR);
+	memset(long_kid, 'k', sizeof(long_kid) - 1);
+	long_kid[sizeof(long_kid) - 1] = '\0';
+	assert_int_equal(edgeseal_keyset_add_key(path, long_kid, kid,
+		sizeof(kid), err, sizeof(err)), EDGESEAL_NO_KEY);
+	assert_non_null(strstr(err, "kid must be 1-128"));
 	expect_keys(path, 2, "first");
 
 	/* A second "first" would make the set ambiguous: refused, kept. */
