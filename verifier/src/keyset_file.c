@@ -189,6 +189,34 @@ random_kid(char out[GENERATED_KID_SIZE])
 }
 
 /*
+ * 1 when every folder above path (absolute, from realpath) is root's and
+ * writable by nobody else. Only then may root edit a set another user
+ * owns: the new file is made, chowned and renamed by name, and a user who
+ * could swap a folder meanwhile would get a file of theirs planted in a
+ * folder of root's choosing.
+ */
+static int
+root_controls_folders(const char *path)
+{
+	char folder[PATH_MAX];
+	struct stat st;
+	char *slash;
+
+	if (geteuid() != 0 || path[0] != '/' || strlen(path) >= PATH_MAX)
+		return 0;
+	memcpy(folder, path, strlen(path) + 1);
+	while ((slash = strrchr(folder, '/')) != NULL) {
+		slash[slash == folder] = '\0';	/* keep "/" itself */
+		if (lstat(folder, &st) != 0 || !S_ISDIR(st.st_mode) ||
+		    st.st_uid != 0 || (st.st_mode & 022) != 0)
+			return 0;
+		if (slash == folder)
+			return 1;
+	}
+	return 0;
+}
+
+/*
  * The current set at path as JSON, or a new empty set when the file does
  * not exist. NULL with "path: reason" in err otherwise.
  */
@@ -206,7 +234,8 @@ current_jwks(const char *path, char *err, size_t errlen)
 		return json_pack("{s:[]}", "keys");
 
 	/* The old set must pass every file and content rule of a load. */
-	text = read_secret_file(path, 1, &len, &transient, err, errlen);
+	text = read_secret_file(path, root_controls_folders(path), &len,
+				&transient, err, errlen);
 	if (text == NULL)
 		return NULL;
 	ks = edgeseal_keyset_parse(text, len, why, sizeof(why));

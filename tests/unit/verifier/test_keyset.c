@@ -264,6 +264,44 @@ expect_keys(const char *path, size_t n, const char *kid)
 	edgeseal_keyset_free(ks);
 }
 
+/*
+ * Root adds a key to a set the agent's user owns (the documented
+ * rotation) only where no other user can swap a folder on the way (red
+ * team 7): here, in a folder of /tmp (world-writable), it is refused; in
+ * a root-only folder under /run it works, keeps the owner, and root still
+ * may not load the set.
+ */
+static void
+root_adds_to_foreign_set(const char *tmp_path)
+{
+	char dir_run[] = "/run/es-keyset-XXXXXX", path[64], cmd[96], err[256];
+	struct stat st;
+
+	assert_int_equal(chown(tmp_path, 65534, 65534), 0);
+	assert_int_equal(edgeseal_keyset_add_key(tmp_path, "by-root", NULL, 0,
+		err, sizeof(err)), EDGESEAL_NO_KEY);
+	assert_non_null(strstr(err, "owned by another user"));
+	assert_int_equal(chown(tmp_path, 0, 0), 0);
+
+	assert_non_null(mkdtemp(dir_run));
+	snprintf(path, sizeof(path), "%s/seal.jwks", dir_run);
+	assert_int_equal(edgeseal_keyset_add_key(path, "first", NULL, 0, err,
+		sizeof(err)), EDGESEAL_OK);
+	assert_int_equal(chown(path, 65534, 65534), 0);
+	assert_int_equal(edgeseal_keyset_add_key(path, "by-root", NULL, 0, err,
+		sizeof(err)), EDGESEAL_OK);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_uid, 65534);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_null(edgeseal_keyset_load(path, err, sizeof(err)));
+	assert_non_null(strstr(err, "owned by another user"));
+	assert_int_equal(chown(path, 0, 0), 0);
+	expect_keys(path, 2, "by-root");
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir_run);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void
 test_add_key(void **state)
 {
@@ -312,20 +350,8 @@ test_add_key(void **state)
 		sizeof(err)), EDGESEAL_NO_KEY);
 	assert_non_null(strstr(err, "duplicate kid"));
 
-	/* Root adds a key to a set the agent's user owns (the documented
-	 * rotation): the owner stays, and root still may not load it. */
-	if (geteuid() == 0) {
-		assert_int_equal(chown(path, 65534, 65534), 0);
-		assert_int_equal(edgeseal_keyset_add_key(path, "by-root", NULL,
-			0, err, sizeof(err)), EDGESEAL_OK);
-		assert_int_equal(stat(path, &st), 0);
-		assert_int_equal(st.st_uid, 65534);
-		assert_int_equal(st.st_mode & 0777, 0600);
-		assert_null(edgeseal_keyset_load(path, err, sizeof(err)));
-		assert_non_null(strstr(err, "owned by another user"));
-		assert_int_equal(chown(path, 0, 0), 0);
-		expect_keys(path, 3, "by-root");
-	}
+	if (geteuid() == 0)
+		root_adds_to_foreign_set(path);
 
 	/* An unsafe existing file is not touched. */
 	assert_int_equal(chmod(path, 0644), 0);
