@@ -232,23 +232,23 @@ parse_key(json_t *jwk, struct edgeseal__key *key)
 }
 
 /*
- * 1 when key i's "k" equals an earlier key's. Both passed the canonical
- * base64url check, so equal secrets are equal strings.
+ * 1 when key i signs like an earlier key. Comparing "k" is not enough:
+ * HMAC pads a key with zero bytes to 64 and hashes a longer one, so K and
+ * K || 00, or L and SHA-256(L), are one key under two kids. Equal MACs of
+ * a fixed text mean equal effective keys. id[] holds each key's MAC.
  */
 static int
-same_secret_before(json_t *keys, size_t i)
+same_secret_before(const struct edgeseal_keyset *ks, size_t i,
+		   uint8_t (*id)[ES_HS256_LEN])
 {
-	json_t *k = json_object_get(json_array_get(keys, i), "k");
+	static const char text[] = "edgeseal: one secret, one kid";
 
-	for (size_t j = 0; j < i; j++) {
-		json_t *other = json_object_get(json_array_get(keys, j), "k");
-
-		if (json_string_length(other) == json_string_length(k) &&
-		    CRYPTO_memcmp(json_string_value(other),
-				  json_string_value(k),
-				  json_string_length(k)) == 0)
+	if (edgeseal__hmac_key_mac(&ks->keys[i].mac, text, sizeof(text) - 1,
+				   id[i]) != 0)
+		return 1;	/* cannot tell: refuse rather than guess */
+	for (size_t j = 0; j < i; j++)
+		if (CRYPTO_memcmp(id[j], id[i], ES_HS256_LEN) == 0)
 			return 1;
-	}
 	return 0;
 }
 
@@ -256,6 +256,7 @@ same_secret_before(json_t *keys, size_t i)
 static const char *
 parse_keys(json_t *keys, struct edgeseal_keyset *ks, size_t *bad)
 {
+	uint8_t (*id)[ES_HS256_LEN];
 	const char *why;
 	json_t *jwk;
 	size_t i;
@@ -266,24 +267,30 @@ parse_keys(json_t *keys, struct edgeseal_keyset *ks, size_t *bad)
 		return "the key set has no key";
 
 	ks->keys = calloc(json_array_size(keys), sizeof(*ks->keys));
-	if (ks->keys == NULL)
+	id = calloc(json_array_size(keys), sizeof(*id));
+	if (ks->keys == NULL || id == NULL) {
+		free(id);
 		return "out of memory";
+	}
 
+	why = NULL;
 	json_array_foreach(keys, i, jwk) {
 		*bad = i;
 		ks->count = i + 1;
 		why = parse_key(jwk, &ks->keys[i]);
+		if (why == NULL && edgeseal__keyset_find(ks, ks->keys[i].kid,
+				ks->keys[i].kid_len) != &ks->keys[i])
+			why = "duplicate kid";
+		if (why == NULL && same_secret_before(ks, i, id))
+			why = "the same secret as an earlier key: a kid's "
+			      "restrictions mean nothing when another kid "
+			      "has its secret";
 		if (why != NULL)
-			return why;
-		if (edgeseal__keyset_find(ks, ks->keys[i].kid,
-					  ks->keys[i].kid_len) != &ks->keys[i])
-			return "duplicate kid";
-		if (same_secret_before(keys, i))
-			return "the same secret as an earlier key: a kid's "
-			       "restrictions mean nothing when another kid "
-			       "has its secret";
+			break;
 	}
-	return NULL;
+	OPENSSL_cleanse(id, json_array_size(keys) * sizeof(*id));
+	free(id);
+	return why;
 }
 
 struct edgeseal_keyset *

@@ -118,6 +118,18 @@ test_parse_refusals(void **state)
 		 "\"k\":\"%s\"},{\"kty\":\"oct\",\"kid\":\"job\",\"k\":\"%s\","
 		 "\"edgeseal_sub_prefix\":\"job:\"}]}", k32, k32);
 	expect_parse_error(text, "key 1: the same secret as an earlier key");
+
+	/* Red team 7: one HMAC key, two spellings: K and K || 00 (zero
+	 * padding to the block), L of 70 bytes and SHA-256(L). */
+	snprintf(text, sizeof(text), "{\"keys\":[{\"kty\":\"oct\",\"kid\":\"a\","
+		 "\"k\":\"%s\"},{\"kty\":\"oct\",\"kid\":\"b\",\"k\":\"%sA\"}]}",
+		 k32, k32);
+	expect_parse_error(text, "key 1: the same secret as an earlier key");
+	expect_parse_error("{\"keys\":[{\"kty\":\"oct\",\"kid\":\"a\",\"k\":"
+		"\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKiss"
+		"LS4vMDEyMzQ1Njc4OTo7PD0-P0BBQkNERQ\"},{\"kty\":\"oct\",\"kid\":"
+		"\"b\",\"k\":\"V2fWmpBtSGDbkHnrfpCrSlQ-XLAy_OhGVUrvbOtgDh0\"}]}",
+		"key 1: the same secret as an earlier key");
 	snprintf(text, sizeof(text), "{\"keys\":[{\"kty\":\"oct\",\"kid\":\"a\","
 		 "\"k\":\"%s\",\"edgeseal_sub_prefx\":\"job:\"}]}", k32);
 	expect_parse_error(text, "key 0: unknown edgeseal_ member");
