@@ -414,6 +414,8 @@ class Examples(unittest.TestCase):
             ({"sub": "job:x\u00a0"}, None, "invalid_subject"),
             ({"sub": "job:x\u202ey"}, None, "invalid_subject"),
             ({"sub": "job:x\u2028y"}, None, "invalid_subject"),
+            ({"sub": "job:x\u200by"}, None, "invalid_subject"),
+            ({"sub": "job:x\U000e0041y"}, None, "invalid_subject"),
             ({"act": "svc"}, None, "invalid_claim_type"),
             ({"act": {"sub": "svc", "x": 1}}, None, "invalid_claim_type"),
             ({"act": {"sub": 5}}, None, "invalid_claim_type"),

@@ -237,6 +237,10 @@ def main():
         seal(body=claims(sub="ali\u202ecod")), "invalid_subject")
     vec("claims: sub with a line separator inside",
         seal(body=claims(sub="ad\u2028min")), "invalid_subject")
+    vec("claims: sub with a zero-width space inside",
+        seal(body=claims(sub="ali\u200bce")), "invalid_subject")
+    vec("claims: sub with a soft hyphen inside",
+        seal(body=claims(sub="ali\u00adce")), "invalid_subject")
     vec("time: iat ahead by leeway + 1", good, "iat_in_future",
         now=NOW - 6, options=opts)
     vec("time: nbf ahead by leeway + 1",

@@ -16,7 +16,8 @@ int edgeseal__utf8_ok(const char *s, size_t n);
 /*
  * 1 when s (n bytes) is an acceptable subject: 1..256 bytes of UTF-8 with
  * no control character (C0, DEL, C1), line separator, bidirectional
- * control, comma or NUL, and no space of any kind (Unicode White_Space,
+ * control, invisible format character (ZWNJ and ZWJ aside), comma or NUL,
+ * and no space of any kind (Unicode White_Space,
  * zero-width marks, BOM) at either end: an HTTP parser or a trim would
  * strip it from the header but not from the seal.
  */

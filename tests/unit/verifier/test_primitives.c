@@ -209,6 +209,15 @@ test_subject_rules(void **state)
 	assert_false(edgeseal__subject_ok("a\xe2\x81\xa6" "b", 5)); /* LRI */
 	assert_false(edgeseal__subject_ok("a\xd8\x9c" "b", 4));	    /* ALM */
 	assert_true(edgeseal__subject_ok("a\xe2\x80\xa7" "b", 5));  /* U+2027 */
+	/* Invisible format characters inside too (red team 7), except the
+	 * joiners that Persian and Indic names need. */
+	assert_false(edgeseal__subject_ok("a\xe2\x80\x8b" "b", 5)); /* ZWSP */
+	assert_false(edgeseal__subject_ok("a\xc2\xad" "b", 4));	    /* SHY */
+	assert_false(edgeseal__subject_ok("a\xe2\x81\xa4" "b", 5)); /* U+2064 */
+	assert_false(edgeseal__subject_ok("a\xef\xbb\xbf" "b", 5)); /* BOM */
+	assert_false(edgeseal__subject_ok("a\xf3\xa0\x80\x81" "b", 6)); /* tag */
+	assert_true(edgeseal__subject_ok("a\xe2\x80\x8c" "b", 5));  /* ZWNJ */
+	assert_true(edgeseal__subject_ok("a\xe2\x80\x8d" "b", 5));  /* ZWJ */
 	assert_true(edgeseal__subject_ok("a\xe2\x81\xaa" "b", 5));  /* U+206A */
 	assert_true(edgeseal__subject_ok("\xd8\xb9\xd9\x84\xd9\x8a", 6));
 	assert_true(edgeseal__subject_ok("a\xc2\xa1", 3));		  /* U+00A1 */
