@@ -718,6 +718,12 @@ finish(struct parse_ctx *c)
 		cfg->listen[0] = dup_or_fail(c, "127.0.0.1:12345");
 		cfg->listen_count = 1;
 	}
+	for (unsigned i = 0; cfg->metrics != NULL && i < cfg->listen_count;
+	     i++)
+		if (cfg->listen[i] != NULL &&
+		    strcmp(cfg->metrics, cfg->listen[i]) == 0)
+			fail(c, "metrics %s is also a listen address",
+			     cfg->metrics);
 	if (cfg->seal_issuer == NULL)
 		cfg->seal_issuer = dup_or_fail(c, "edgeseal");
 	for (unsigned i = 0; i < cfg->issuer_count && !c->failed; i++) {

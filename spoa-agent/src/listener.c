@@ -29,8 +29,8 @@ port_number(const char *s)
 	long n = 0;
 	size_t len = strspn(s, "0123456789");
 
-	if (len == 0 || len > 5 || s[len] != '\0')
-		return -1;
+	if (len == 0 || len > 5 || s[len] != '\0' || (s[0] == '0' && len > 1))
+		return -1;	/* "080" would be a second spelling of 80 */
 	for (size_t i = 0; i < len; i++)
 		n = n * 10 + (s[i] - '0');
 	return n <= 65535 ? n : -1;
@@ -77,7 +77,7 @@ int
 es_listener_check(const char *addr, char *err, size_t errlen)
 {
 	char host[256], port[16];
-	unsigned char bin[sizeof(struct in6_addr)];
+	struct in6_addr bin;	/* big enough for either family */
 
 	if (strncmp(addr, "unix:", 5) == 0) {
 		size_t len = strlen(addr + 5);
@@ -97,10 +97,20 @@ es_listener_check(const char *addr, char *err, size_t errlen)
 		return -1;
 	}
 
-	if ((addr[0] == '[' && inet_pton(AF_INET6, host, bin) != 1) ||
+	/* fe80::1%eth0: the zone is the resolver's business. */
+	if (addr[0] == '[')
+		host[strcspn(host, "%")] = '\0';
+	if ((addr[0] == '[' && inet_pton(AF_INET6, host, &bin) != 1) ||
 	    (addr[0] != '[' && looks_ipv4(host) &&
-	     inet_pton(AF_INET, host, bin) != 1)) {
+	     inet_pton(AF_INET, host, &bin) != 1)) {
 		snprintf(err, errlen, "%s: not an IP address", addr);
+		return -1;
+	}
+
+	/* The socket is IPv6-only, so a mapped IPv4 address cannot bind. */
+	if (addr[0] == '[' && IN6_IS_ADDR_V4MAPPED(&bin)) {
+		snprintf(err, errlen, "%s: an IPv4-mapped address; write the "
+			 "IPv4 form", addr);
 		return -1;
 	}
 	return 0;

@@ -450,6 +450,8 @@ out:
 	es_metrics_stop();
 	if (a->metrics_fd >= 0)
 		close(a->metrics_fd);
+	if (a->boot != NULL && a->boot->metrics != NULL)
+		es_listener_unlink(a->boot->metrics);	/* a unix: one */
 	if (a->boot != NULL)
 		close_listeners(a, a->boot);
 	es_snapshot_release(s);

@@ -210,6 +210,8 @@ errors_name_their_line(void **state)
 		{ "[agent]\nmetrics = 127.0.0.1:86536\n" TAIL,
 		  "e.conf:2: 127.0.0.1:86536: expected host:port" },
 		{ "[agent]\nuser =\n" TAIL, "e.conf:2: user: empty value" },
+		{ "[agent]\nlisten = [::1]:7\nmetrics = [::1]:7\n" TAIL,
+		  "metrics [::1]:7 is also a listen address" },
 		{ TAIL "issuer =\n", "e.conf:5: issuer: empty value" },
 		{ "[issuer a]\nissuer =\n[seal]\nkeyset = /k\n",
 		  "e.conf:2: issuer: empty value" },

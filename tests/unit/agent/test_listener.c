@@ -63,11 +63,12 @@ check_forms(void **state)
 {
 	static const char *const good[] = {
 		"127.0.0.1:1", "[::1]:65535", "localhost:80", "unix:/run/x",
-		"0.0.0.0:12345", "[::]:9",
+		"0.0.0.0:12345", "[::]:9", "[fe80::1%eth0]:80",
 	};
 	static const char *const bad[] = {
 		"127.0.0.1:0", "127.0.0.1:65536", "1.2.3:80", "256.0.0.1:1",
 		"[localhost]:80", "unix:", "host", "[::1]",
+		"127.0.0.1:080", "[::ffff:127.0.0.1]:80",
 	};
 	char err[256];
 
