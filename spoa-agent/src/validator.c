@@ -341,6 +341,23 @@ issuer_init(struct es_validator *v, const struct es_issuer_conf *ic,
 	return 0;
 }
 
+/*
+ * A user named like a job: "job:nightly" from an identity provider would
+ * reach services as the job whose key is limited to "job:". Only the job
+ * keys in the agent's own key set are known here.
+ */
+static int
+in_job_namespace(const struct edgeseal_keyset *ks, const char *sub)
+{
+	for (size_t i = 0; i < edgeseal_keyset_count(ks); i++) {
+		const char *prefix = edgeseal_keyset_sub_prefix(ks, i);
+
+		if (prefix != NULL && strncmp(sub, prefix, strlen(prefix)) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* The key the agent would sign with: kid, or the only one when unset. */
 static int
 signing_key_restricted(const struct edgeseal_keyset *ks, const char *kid)
@@ -427,6 +444,19 @@ es_validator_new(const struct es_config *cfg, char *err, size_t errlen)
 			goto fail;
 	if (seal_init(v, cfg, err, errlen) != 0)
 		goto fail;
+	for (unsigned i = 0; i < cfg->issuer_count; i++) {
+		const struct issuer *is = &v->issuers[i];
+
+		/* Every user id of this issuer would be refused. */
+		if (is->subject_prefix_len != 0 &&
+		    in_job_namespace(v->seal_keys, is->subject_prefix)) {
+			cfg_err(err, errlen, file, cfg->issuers[i].line,
+				"issuer %s: subject_prefix \"%s\" is inside a "
+				"job key's edgeseal_sub_prefix", is->name,
+				is->subject_prefix);
+			goto fail;
+		}
+	}
 	v->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	if (v->sha256 == NULL) {
 		cfg_err(err, errlen, file, 0, "no SHA-256 in OpenSSL");
@@ -616,23 +646,6 @@ in_other_namespace(const struct es_validator *v, const struct issuer *is,
 		if (o->subject_prefix_len != 0 &&
 		    o->subject_prefix_len <= len &&
 		    memcmp(sub, o->subject_prefix, o->subject_prefix_len) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-/*
- * A user named like a job: "job:nightly" from an identity provider would
- * reach services as the job whose key is limited to "job:". Only the job
- * keys in the agent's own key set are known here.
- */
-static int
-in_job_namespace(const struct edgeseal_keyset *ks, const char *sub)
-{
-	for (size_t i = 0; i < edgeseal_keyset_count(ks); i++) {
-		const char *prefix = edgeseal_keyset_sub_prefix(ks, i);
-
-		if (prefix != NULL && strncmp(sub, prefix, strlen(prefix)) == 0)
 			return 1;
 	}
 	return 0;

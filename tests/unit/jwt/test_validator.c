@@ -1130,6 +1130,14 @@ test_job_keys(void **state)
 
 	free(w.cfg.seal_signing_kid);
 	w.cfg.seal_signing_kid = strdup("seal1");
+
+	/* An issuer prefix inside the job namespace: every user refused,
+	 * so it is refused at load (red team 7). */
+	w.cfg.issuers[2].subject_prefix = strdup("job:idp:");
+	assert_null(es_validator_new(&w.cfg, err, sizeof(err)));
+	assert_non_null(strstr(err, "is inside a job key's"));
+	free(w.cfg.issuers[2].subject_prefix);
+	w.cfg.issuers[2].subject_prefix = NULL;
 	w.cfg.seal_keyset.path = saved;
 	free(path);
 	free(json);
