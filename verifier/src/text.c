@@ -79,17 +79,19 @@ trimmable(uint32_t cp)
 }
 
 /*
- * Line and paragraph separators break lines like NEL in some parsers and
- * in JavaScript; the bidirectional marks and overrides, and the invisible
- * format characters (soft hyphen, zero-width space, word joiner and the
- * invisible operators, BOM, tags), make a log line or an admin page show
- * "alice" for a different user id. The zero-width (non-)joiners stay:
- * Persian and Indic names need them.
+ * The non-ASCII code points a subject may not hold anywhere. C1 controls
+ * (NEL among them) and the line and paragraph separators break lines in
+ * some parsers and in JavaScript; the bidirectional marks and overrides,
+ * and the invisible format characters (soft hyphen, zero-width space,
+ * word joiner and the invisible operators, BOM, tags), make a log line or
+ * an admin page show "alice" for a different user id. The zero-width
+ * (non-)joiners stay: Persian and Indic names need them.
  */
 static int
-hidden_or_reordering(uint32_t cp)
+never_in_subject(uint32_t cp)
 {
-	return cp == 0xad || cp == 0x61c || cp == 0x180e || cp == 0x200b ||
+	return cp <= 0x9f || cp == 0xad || cp == 0x61c || cp == 0x180e ||
+	       cp == 0x200b ||
 	       cp == 0x200e || cp == 0x200f ||
 	       (cp >= 0x2028 && cp <= 0x202e) ||
 	       (cp >= 0x2060 && cp <= 0x2064) ||
@@ -114,11 +116,8 @@ edgeseal__subject_ok(const char *s, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (p[i] < 0x20 || p[i] == 0x7f || p[i] == ',')
 			return 0;
-		if (p[i] == 0xc2 && i + 1 < n &&
-		    (p[i + 1] <= 0x9f || p[i + 1] == 0xad))
-			return 0;	/* U+0080..U+009F, U+00AD */
-		if (p[i] >= 0xd8 && /* a lead byte of U+0600 and above */
-		    hidden_or_reordering(code_point(p + i,
+		if (p[i] >= 0xc2 && /* a lead byte: the string is valid UTF-8 */
+		    never_in_subject(code_point(p + i,
 				edgeseal__utf8_seq_len(p + i, n - i))))
 			return 0;
 	}

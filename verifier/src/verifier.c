@@ -141,19 +141,29 @@ edgeseal_verifier_set_keyset(struct edgeseal_verifier *v,
 		edgeseal_keyset_free(old);
 }
 
-enum edgeseal_reason
-edgeseal_verifier_reload(struct edgeseal_verifier *v, const char *path,
-			 char *err, size_t errlen)
+/* Load path into v; *transient as edgeseal__keyset_load() says. */
+static enum edgeseal_reason
+load_into(struct edgeseal_verifier *v, const char *path, int *transient,
+	  char *err, size_t errlen)
 {
 	struct edgeseal_keyset *ks;
 
-	if (v == NULL || path == NULL)
-		return EDGESEAL_NO_KEY;
-	ks = edgeseal_keyset_load(path, err, errlen);
+	ks = edgeseal__keyset_load(path, transient, err, errlen);
 	if (ks == NULL)
 		return EDGESEAL_NO_KEY;
 	edgeseal_verifier_set_keyset(v, ks);
 	return EDGESEAL_OK;
+}
+
+enum edgeseal_reason
+edgeseal_verifier_reload(struct edgeseal_verifier *v, const char *path,
+			 char *err, size_t errlen)
+{
+	int transient;
+
+	if (v == NULL || path == NULL)
+		return EDGESEAL_NO_KEY;
+	return load_into(v, path, &transient, err, errlen);
 }
 
 /* ------------------------------------------------------------------ */
@@ -226,7 +236,7 @@ edgeseal_verifier_reload_if_changed(struct edgeseal_verifier *v,
 				    const char *path, char *err,
 				    size_t errlen)
 {
-	int rc = 0;
+	int rc = 0, transient;
 
 	if (err != NULL && errlen != 0)
 		err[0] = '\0';
@@ -237,21 +247,14 @@ edgeseal_verifier_reload_if_changed(struct edgeseal_verifier *v,
 	if (pthread_mutex_trylock(&v->stamp_lock) != 0)
 		return 0;
 	rc = note_change(v, path, err, errlen);
-	if (rc == 1) {
-		int transient;
-		struct edgeseal_keyset *ks;
-
-		ks = edgeseal__keyset_load(path, &transient, err, errlen);
-		if (ks != NULL) {
-			edgeseal_verifier_set_keyset(v, ks);
-		} else {
-			/* A bad file waits for its next change; a file that
-			 * could not be read (EMFILE, ENOMEM) is tried again
-			 * on the next call, or a rotation would be missed. */
-			if (transient)
-				memset(&v->stamp, 0, sizeof(v->stamp));
-			rc = -1;
-		}
+	if (rc == 1 && load_into(v, path, &transient, err, errlen) !=
+	    EDGESEAL_OK) {
+		/* A bad file waits for its next change; a file that could
+		 * not be read (EMFILE, ENOMEM) is tried again on the next
+		 * call, or a rotation would be missed. */
+		if (transient)
+			memset(&v->stamp, 0, sizeof(v->stamp));
+		rc = -1;
 	}
 	pthread_mutex_unlock(&v->stamp_lock);
 	return rc;
